@@ -1,0 +1,148 @@
+// Package config reads the agent's TOML configuration (SPEC §8).
+package config
+
+import (
+	"time"
+)
+
+// DefaultPath is where the agent looks without -c.
+const DefaultPath = "/etc/ota-agent/agent.toml"
+
+// Duration is a time.Duration written as a Go duration string ("6h", "30s").
+type Duration struct{ time.Duration }
+
+// Config is the whole configuration file.
+type Config struct {
+	Device     Device      `toml:"device"`
+	Server     Server      `toml:"server"`
+	Policy     Policy      `toml:"policy"`
+	Download   Download    `toml:"download"`
+	Components []Component `toml:"component"`
+
+	// Path is the file the configuration was read from.
+	Path string `toml:"-"`
+}
+
+// Device is [device].
+type Device struct {
+	ID       string `toml:"id"`
+	Model    string `toml:"model"`
+	StateDir string `toml:"state_dir"`
+}
+
+// Server is [server] and its per-API tables.
+type Server struct {
+	API          string   `toml:"api"` // akaso | mxchip | upgradelink | aliyun
+	BaseURL      string   `toml:"base_url"`
+	PollInterval Duration `toml:"poll_interval"`
+	PollJitter   Duration `toml:"poll_jitter"`
+	Timeout      Duration `toml:"timeout"`
+	InsecureHTTP bool     `toml:"insecure_http"`
+	CAFile       string   `toml:"ca_file"`
+	ClientCert   string   `toml:"client_cert"`
+	ClientKey    string   `toml:"client_key"`
+
+	Akaso       Akaso       `toml:"akaso"`
+	MXChip      MXChip      `toml:"mxchip"`
+	UpgradeLink UpgradeLink `toml:"upgradelink"`
+	Aliyun      Aliyun      `toml:"aliyun"`
+}
+
+// Akaso is [server.akaso].
+type Akaso struct {
+	Language  string `toml:"language"`
+	Component string `toml:"component"`
+}
+
+// MXChip is [server.mxchip].
+type MXChip struct {
+	ProductID     string `toml:"product_id"`
+	TokenFile     string `toml:"token_file"`
+	MCUComponent  string `toml:"mcu_component"`
+	WiFiComponent string `toml:"wifi_component"`
+
+	Token string `toml:"-"` // read from TokenFile; secret
+}
+
+// UpgradeLink is [server.upgradelink].
+type UpgradeLink struct {
+	AccessKey     string `toml:"access_key"`
+	SecretKeyFile string `toml:"secret_key_file"`
+	Kind          string `toml:"kind"` // configuration | file | url | lnx
+	Key           string `toml:"key"`
+	Arch          string `toml:"arch"`
+	Component     string `toml:"component"`
+
+	SecretKey string `toml:"-"` // read from SecretKeyFile; secret
+}
+
+// Aliyun is [server.aliyun].
+type Aliyun struct {
+	Endpoint            string            `toml:"endpoint"`
+	Region              string            `toml:"region"`
+	AccessKeyID         string            `toml:"access_key_id"`
+	AccessKeySecretFile string            `toml:"access_key_secret_file"`
+	ProductKey          string            `toml:"product_key"`
+	AcceptStatus        []int             `toml:"accept_status"`
+	Modules             map[string]string `toml:"modules"` // ModuleName → component
+
+	AccessKeySecret string `toml:"-"` // read from AccessKeySecretFile; secret
+}
+
+// Policy is [policy] (SPEC §3).
+type Policy struct {
+	VersionScheme      string   `toml:"version_scheme"` // auto | semver | date | numeric | opaque
+	AllowDowngrade     bool     `toml:"allow_downgrade"`
+	DefaultUpgradeType string   `toml:"default_upgrade_type"` // prompt | silent | forced
+	Prompt             string   `toml:"prompt"`               // hold | apply | skip
+	PromptTimeout      Duration `toml:"prompt_timeout"`       // 0 = wait for approve
+	Window             string   `toml:"window"`               // "02:00-05:00" local time, "" = any time
+	MaxAttempts        int      `toml:"max_attempts"`
+}
+
+// Download is [download] (SPEC §4).
+type Download struct {
+	StallTimeout Duration `toml:"stall_timeout"`
+	MaxRetries   int      `toml:"max_retries"`
+	Budget       float64  `toml:"budget"`
+}
+
+// Component is one [[component]]. Which fields apply depends on Type.
+type Component struct {
+	Name           string   `toml:"name"`
+	Type           string   `toml:"type"` // ab | stm32 | ymodem | esp | file
+	Version        string   `toml:"version"`
+	VersionCommand []string `toml:"version_command"`
+
+	AB *AB `toml:"ab"` // type ab
+
+	// Serial types (stm32, ymodem, esp).
+	Port         string   `toml:"port"`
+	Baud         int      `toml:"baud"`
+	Enter        string   `toml:"enter"`         // stm32flash -i syntax, e.g. "-rts&-dtr,dtr:rts&-dtr,dtr"
+	EnterCommand []string `toml:"enter_command"` // a command that puts the device in its bootloader
+	Address      uint64   `toml:"address"`       // stm32 flash address
+	Verify       string   `toml:"verify"`        // stm32: readback | checksum | none
+	CLI          string   `toml:"cli"`           // ymodem: none | mxchip
+	Command      string   `toml:"command"`       // ymodem CLI command, e.g. FWUPDATE
+	Chip         string   `toml:"chip"`          // esp: esp32 | ...
+	Offset       uint64   `toml:"offset"`        // esp flash offset
+
+	// type file.
+	Path        string   `toml:"path"`
+	Mode        string   `toml:"mode"` // octal string, e.g. "0644"
+	PostInstall []string `toml:"post_install"`
+}
+
+// AB is [component.ab] (SPEC §5).
+type AB struct {
+	Slots       map[string]string `toml:"slots"`      // slot name → device or file
+	Bootloader  string            `toml:"bootloader"` // uboot | grub
+	EnvConfig   string            `toml:"env_config"` // fw_env.config
+	GrubEnv     string            `toml:"grubenv"`
+	Scheme      string            `toml:"scheme"` // rauc | mender
+	Attempts    int               `toml:"attempts"`
+	CmdlineFile string            `toml:"cmdline_file"`
+	Reboot      []string          `toml:"reboot"`
+	Health      [][]string        `toml:"health"`
+}
