@@ -1,0 +1,87 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxBody is the most an API answer may hold. A server that sends more (a
+// misrouted download, an HTML error page gone wild) gets a clear error
+// instead of filling the device's memory.
+const MaxBody = 1 << 20
+
+// ReadBody reads at most MaxBody bytes of resp's body and closes it.
+func ReadBody(api, op string, resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, &Error{API: api, Op: op, Status: resp.StatusCode, Msg: "reading answer", Retryable: true, Err: err}
+	}
+	if len(b) > MaxBody {
+		return nil, &Error{API: api, Op: op, Status: resp.StatusCode, Msg: fmt.Sprintf("answer larger than %d bytes; check server.base_url points at the API, not a file", MaxBody)}
+	}
+	return b, nil
+}
+
+// StatusError returns nil for a 2xx answer and otherwise an *Error that is
+// retryable for 408, 429 and 5xx (with Retry-After) and final for the rest.
+// body is the answer already read, quoted briefly in the message.
+func StatusError(api, op string, resp *http.Response, body []byte) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	e := &Error{API: api, Op: op, Status: resp.StatusCode, Msg: Snippet(body)}
+	switch {
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		e.Retryable = true
+		e.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// NetworkError wraps an error from http.Client.Do: retryable unless the
+// context was cancelled or the request was refused by policy (a redirect to
+// plain http, a bad URL).
+func NetworkError(api, op string, err error) error {
+	retry := !errors.Is(err, context.Canceled)
+	var pe interface{ Permanent() bool }
+	if errors.As(err, &pe) && pe.Permanent() {
+		retry = false
+	}
+	return &Error{API: api, Op: op, Retryable: retry, Err: err}
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// It returns 0 when absent or malformed.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Snippet returns the start of an answer for an error message: printable,
+// one line, at most 120 characters.
+func Snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
+}
