@@ -1,6 +1,7 @@
 package serial_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
@@ -61,5 +62,35 @@ func TestOpenPtyDeadlinesAndLines(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("Close did not unblock a pending Read")
+	}
+}
+
+func TestReadFullTimeoutAndCancel(t *testing.T) {
+	p, err := serialtest.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	port, err := serial.Open(serial.Config{Path: p.Path, Baud: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	p.Master.Write([]byte("abc"))
+	buf := make([]byte, 5)
+	n, err := serial.ReadFull(context.Background(), port, buf, 100*time.Millisecond)
+	if n != 3 || !errors.Is(err, serial.ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadFull = %d, %v; want 3 and a timeout", n, err)
+	}
+	p.Master.Write([]byte("defgh"))
+	if n, err := serial.ReadFull(context.Background(), port, buf, time.Second); n != 5 || err != nil || string(buf) != "defgh" {
+		t.Fatalf("ReadFull = %d %q, %v; want defgh", n, buf[:n], err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := serial.ReadFull(ctx, port, buf, 0); done <- err }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadFull after cancel = %v, want context.Canceled", err)
 	}
 }
