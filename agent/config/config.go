@@ -96,7 +96,7 @@ type Policy struct {
 	DefaultUpgradeType string   `toml:"default_upgrade_type"` // prompt | silent | forced
 	Prompt             string   `toml:"prompt"`               // hold | apply | skip
 	PromptTimeout      Duration `toml:"prompt_timeout"`       // 0 = wait for approve
-	Window             string   `toml:"window"`               // "02:00-05:00" local time, "" = any time
+	Window             Window   `toml:"window"`               // "02:00-05:00" local time, "" = any time
 	MaxAttempts        int      `toml:"max_attempts"`
 }
 
@@ -121,12 +121,12 @@ type Component struct {
 	Baud         int      `toml:"baud"`
 	Enter        string   `toml:"enter"`         // stm32flash -i syntax, e.g. "-rts&-dtr,dtr:rts&-dtr,dtr"
 	EnterCommand []string `toml:"enter_command"` // a command that puts the device in its bootloader
-	Address      uint64   `toml:"address"`       // stm32 flash address
+	Address      Hex      `toml:"address"`       // stm32 flash address; default 0x08000000
 	Verify       string   `toml:"verify"`        // stm32: readback | checksum | none
 	CLI          string   `toml:"cli"`           // ymodem: none | mxchip
 	Command      string   `toml:"command"`       // ymodem CLI command, e.g. FWUPDATE
 	Chip         string   `toml:"chip"`          // esp: esp32 | ...
-	Offset       uint64   `toml:"offset"`        // esp flash offset
+	Offset       Hex      `toml:"offset"`        // esp flash offset; default 0x10000
 
 	// type file.
 	Path        string   `toml:"path"`

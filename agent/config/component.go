@@ -1,0 +1,241 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var (
+	componentTypes = []string{"ab", "stm32", "ymodem", "esp", "file"}
+	bootloaders    = []string{"uboot", "grub"}
+	abSchemes      = []string{"rauc", "mender"}
+	stm32Verify    = []string{"readback", "checksum", "none"}
+	ymodemCLIs     = []string{"none", "mxchip"}
+	espChips       = []string{"esp8266", "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2"}
+
+	reName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	reSlotName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+)
+
+// typeKeys lists, per component type, the keys that apply besides the
+// common ones; any other key set in the file is refused by name.
+var typeKeys = map[string][]string{
+	"ab":     {"ab"},
+	"stm32":  {"port", "baud", "enter", "enter_command", "address", "verify"},
+	"ymodem": {"port", "baud", "enter", "enter_command", "cli", "command"},
+	"esp":    {"port", "baud", "enter", "enter_command", "chip", "offset"},
+	"file":   {"path", "mode", "post_install"},
+}
+
+var commonKeys = []string{"name", "type", "version", "version_command"}
+
+// Component returns the component named name, or nil.
+func (c *Config) Component(name string) *Component {
+	for i := range c.Components {
+		if c.Components[i].Name == name {
+			return &c.Components[i]
+		}
+	}
+	return nil
+}
+
+// FileMode returns the permission bits of a file component's mode
+// ("0644" → 0o644); 0o644 when unset or invalid (Load refuses invalid ones).
+func (c *Component) FileMode() fs.FileMode {
+	v, err := strconv.ParseUint(c.Mode, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0o644
+	}
+	return fs.FileMode(v)
+}
+
+// compErr names field of component i in an *Error.
+func (l *loader) compErr(i int, c *Component, field, msg string, args ...any) *Error {
+	return &Error{
+		File: l.file,
+		Line: l.src.line(componentPath(i, field)),
+		Key:  componentKey(i, c.Name, field),
+		Msg:  fmt.Sprintf(msg, args...),
+	}
+}
+
+func (l *loader) checkComponents(c *Config) *Error {
+	if len(c.Components) == 0 {
+		return &Error{File: l.file, Key: "component", Msg: "none configured (add a [[component]] for each part the agent updates)"}
+	}
+	seen := map[string]bool{}
+	for i := range c.Components {
+		comp := &c.Components[i]
+		if err := l.checkComponent(i, comp); err != nil {
+			return err
+		}
+		if seen[comp.Name] {
+			return l.compErr(i, comp, "name", "%q is used by another component (names must be unique)", comp.Name)
+		}
+		seen[comp.Name] = true
+	}
+	return nil
+}
+
+func (l *loader) checkComponent(i int, c *Component) *Error {
+	switch {
+	case c.Name == "":
+		return l.compErr(i, c, "name", "is required (e.g. \"rootfs\")")
+	case !reName.MatchString(c.Name):
+		return l.compErr(i, c, "name", "%q is not allowed (use letters, digits, '-', '_' and '.')", c.Name)
+	case c.Type == "":
+		return l.compErr(i, c, "type", "is required (use one of %s)", strings.Join(componentTypes, ", "))
+	}
+	if m := oneOf(c.Type, componentTypes); m != "" {
+		return l.compErr(i, c, "type", "%s", m)
+	}
+	if err := l.checkVersionSource(i, c); err != nil {
+		return err
+	}
+	if err := l.checkTypeKeys(i, c); err != nil {
+		return err
+	}
+	switch c.Type {
+	case "ab":
+		return l.checkAB(i, c)
+	case "file":
+		return l.checkFile(i, c)
+	}
+	return l.checkSerial(i, c)
+}
+
+func (l *loader) checkVersionSource(i int, c *Component) *Error {
+	switch {
+	case c.Version == "" && len(c.VersionCommand) == 0:
+		return l.compErr(i, c, "version", "set version (e.g. \"1.0.0\") or version_command (e.g. [\"cat\", \"/etc/fw-version\"])")
+	case c.Version != "" && len(c.VersionCommand) > 0:
+		return l.compErr(i, c, "version_command", "set version or version_command, not both")
+	case len(c.VersionCommand) > 0 && c.VersionCommand[0] == "":
+		return l.compErr(i, c, "version_command", "the program name is empty")
+	}
+	return nil
+}
+
+// checkTypeKeys refuses keys set in the file that do not apply to the type.
+func (l *loader) checkTypeKeys(i int, c *Component) *Error {
+	prefix := componentPath(i, "")
+	for _, p := range l.order {
+		field, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			continue
+		}
+		field, _, _ = strings.Cut(field, ".")
+		if !slices.Contains(commonKeys, field) && !slices.Contains(typeKeys[c.Type], field) {
+			return l.compErr(i, c, field, "does not apply to type %q (it takes %s)", c.Type, strings.Join(typeKeys[c.Type], ", "))
+		}
+	}
+	return nil
+}
+
+func (l *loader) checkAB(i int, c *Component) *Error {
+	ab := c.AB
+	if ab == nil {
+		return l.compErr(i, c, "ab", "type ab needs a [component.ab] table with slots, bootloader and scheme")
+	}
+	if len(ab.Slots) != 2 {
+		return l.compErr(i, c, "ab.slots", "has %d slots, want exactly two (e.g. { A = \"/dev/mmcblk0p2\", B = \"/dev/mmcblk0p3\" })", len(ab.Slots))
+	}
+	for name, dev := range ab.Slots {
+		if !reSlotName.MatchString(name) {
+			return l.compErr(i, c, "ab.slots", "slot name %q is not allowed (use letters, digits and '_', e.g. A and B)", name)
+		}
+		if !filepath.IsAbs(dev) {
+			return l.compErr(i, c, "ab.slots", "slot %s: %q is not an absolute path (e.g. \"/dev/mmcblk0p2\")", name, dev)
+		}
+	}
+	if ab.Slots[slotNames(ab)[0]] == ab.Slots[slotNames(ab)[1]] {
+		return l.compErr(i, c, "ab.slots", "both slots are %q; they must be different devices", ab.Slots[slotNames(ab)[0]])
+	}
+	return l.checkABBoot(i, c)
+}
+
+// slotNames returns the slot names of ab, sorted.
+func slotNames(ab *AB) []string {
+	names := make([]string, 0, len(ab.Slots))
+	for n := range ab.Slots {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (l *loader) checkABBoot(i int, c *Component) *Error {
+	ab := c.AB
+	if m := oneOf(ab.Bootloader, bootloaders); m != "" {
+		return l.compErr(i, c, "ab.bootloader", "%s", m)
+	}
+	switch {
+	case ab.Bootloader == "uboot" && !filepath.IsAbs(ab.EnvConfig):
+		return l.compErr(i, c, "ab.env_config", "bootloader uboot needs the absolute path of fw_env.config (e.g. \"/etc/fw_env.config\")")
+	case ab.Bootloader == "grub" && !filepath.IsAbs(ab.GrubEnv):
+		return l.compErr(i, c, "ab.grubenv", "bootloader grub needs the absolute path of grubenv (e.g. \"/boot/grub/grubenv\")")
+	case ab.Attempts < 1:
+		return l.compErr(i, c, "ab.attempts", "%d is not allowed (use 1 or more boot attempts)", ab.Attempts)
+	case !filepath.IsAbs(ab.CmdlineFile):
+		return l.compErr(i, c, "ab.cmdline_file", "%q is not an absolute path (e.g. %q)", ab.CmdlineFile, DefaultCmdlineFile)
+	case len(ab.Reboot) > 0 && ab.Reboot[0] == "":
+		return l.compErr(i, c, "ab.reboot", "the program name is empty (e.g. [\"systemctl\", \"reboot\"], or [] to reboot by hand)")
+	}
+	if m := oneOf(ab.Scheme, abSchemes); m != "" {
+		return l.compErr(i, c, "ab.scheme", "%s", m)
+	}
+	for n, h := range ab.Health {
+		if len(h) == 0 || h[0] == "" {
+			return l.compErr(i, c, "ab.health", "command %d is empty (e.g. [\"/usr/bin/systemctl\", \"is-system-running\", \"--wait\"])", n+1)
+		}
+	}
+	return nil
+}
+
+func (l *loader) checkSerial(i int, c *Component) *Error {
+	switch {
+	case c.Port == "":
+		return l.compErr(i, c, "port", "is required (e.g. \"/dev/ttyS1\")")
+	case c.Baud <= 0:
+		return l.compErr(i, c, "baud", "%d is not allowed (use a positive rate, e.g. 115200)", c.Baud)
+	case c.Enter != "" && len(c.EnterCommand) > 0:
+		return l.compErr(i, c, "enter_command", "set enter or enter_command, not both")
+	case len(c.EnterCommand) > 0 && c.EnterCommand[0] == "":
+		return l.compErr(i, c, "enter_command", "the program name is empty")
+	}
+	var key, m string
+	switch c.Type {
+	case "stm32":
+		key, m = "verify", oneOf(c.Verify, stm32Verify)
+	case "ymodem":
+		key, m = "cli", oneOf(c.CLI, ymodemCLIs)
+		if m == "" && c.CLI == "none" && c.Command != "" {
+			key, m = "command", "applies only with cli = \"mxchip\""
+		}
+	case "esp":
+		key, m = "chip", oneOf(c.Chip, espChips)
+	}
+	if m != "" {
+		return l.compErr(i, c, key, "%s", m)
+	}
+	return nil
+}
+
+func (l *loader) checkFile(i int, c *Component) *Error {
+	if !filepath.IsAbs(c.Path) {
+		return l.compErr(i, c, "path", "%q is not an absolute path (e.g. \"/etc/app/remote.json\")", c.Path)
+	}
+	v, err := strconv.ParseUint(c.Mode, 8, 32)
+	if err != nil || v > 0o777 {
+		return l.compErr(i, c, "mode", "%q is not an octal mode up to 0777 (e.g. \"0644\")", c.Mode)
+	}
+	if len(c.PostInstall) > 0 && c.PostInstall[0] == "" {
+		return l.compErr(i, c, "post_install", "the program name is empty")
+	}
+	return nil
+}
