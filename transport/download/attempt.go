@@ -1,0 +1,291 @@
+package download
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"ota-agent/transport"
+)
+
+// attempt is one HTTP request. It returns nil when the download is complete
+// and verified, a backoff.Permanent error when retrying cannot help, and any
+// other error for a retry.
+func (f *fetcher) attempt(ctx context.Context) (err error) {
+	f.attempts++
+	if b := f.budget(); b >= 0 && f.j.Fetched >= b {
+		return backoff.Permanent(fmt.Errorf("%w: fetched %d bytes, the cap is %.1f × size = %d; the link keeps failing, try again later", ErrBudget, f.j.Fetched, f.o.Budget, b))
+	}
+	start := f.j.Offset
+	defer func() {
+		if f.j.Offset > start {
+			f.bo.progressed()
+		}
+		if err != nil && f.j.Offset > f.synced {
+			if cerr := f.checkpoint(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+	}()
+	u, err := f.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stall := time.AfterFunc(f.o.StallTimeout, func() { cancel(ErrStall) })
+	defer stall.Stop()
+	hreq, err := f.newRequest(actx, u)
+	if err != nil {
+		return err
+	}
+	resp, err := f.o.Client.Do(hreq)
+	if err != nil {
+		return f.readError(actx, ctx, "request", err)
+	}
+	defer resp.Body.Close()
+	if err := f.accept(resp); err != nil {
+		return err
+	}
+	f.report(true)
+	if err := f.copy(actx, ctx, resp.Body, stall); err != nil {
+		return err
+	}
+	return f.finish()
+}
+
+func (f *fetcher) resolve(ctx context.Context) (string, error) {
+	if f.req.Resolve == nil {
+		return f.req.URL, nil
+	}
+	u, err := f.req.Resolve(ctx)
+	if err != nil {
+		err = fmt.Errorf("resolve download url: %w", err)
+		if !transport.Retryable(err) {
+			return "", backoff.Permanent(err)
+		}
+		if d, ok := transport.RetryAfter(err); ok {
+			f.bo.retryAfter = d
+		}
+		return "", err
+	}
+	f.lastURL = u
+	return u, nil
+}
+
+func (f *fetcher) newRequest(ctx context.Context, u string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, backoff.Permanent(fmt.Errorf("bad download url %s: %w", redact(u), err))
+	}
+	// Identity: a transparently gunzipped body would make offsets meaningless.
+	req.Header.Set("Accept-Encoding", "identity")
+	if f.j.Offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", f.j.Offset))
+		if v := f.validator(); v != "" {
+			req.Header.Set("If-Range", v)
+		}
+	}
+	return req, nil
+}
+
+// validator is the If-Range value: a strong ETag, else Last-Modified.
+func (f *fetcher) validator() string {
+	if f.j.ETag != "" && !strings.HasPrefix(f.j.ETag, "W/") {
+		return f.j.ETag
+	}
+	return f.j.LastModified
+}
+
+// readError classifies a failed request or body read.
+func (f *fetcher) readError(actx, ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return backoff.Permanent(fmt.Errorf("%s: %w", what, context.Cause(ctx)))
+	}
+	if errors.Is(context.Cause(actx), ErrStall) {
+		return fmt.Errorf("%s at %d bytes: %w (%s); check the link or raise download.stall_timeout", what, f.j.Offset, ErrStall, f.o.StallTimeout)
+	}
+	var pe interface{ Permanent() bool }
+	if errors.As(err, &pe) && pe.Permanent() {
+		return backoff.Permanent(err)
+	}
+	return fmt.Errorf("%s at %d bytes: %w", what, f.j.Offset, err)
+}
+
+// accept checks the answer's status and range against the journal,
+// restarting from zero when the server's file is no longer the one resumed.
+func (f *fetcher) accept(resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		return f.acceptPartial(resp)
+	case http.StatusOK:
+		if f.j.Offset > 0 {
+			f.restart(f.why200(resp))
+		}
+		f.j.ETag, f.j.LastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+		f.j.Total = max(resp.ContentLength, -1)
+		if f.req.Size > 0 && !f.req.SizeIsEstimate && f.j.Total >= 0 && f.j.Total != f.req.Size {
+			return backoff.Permanent(fmt.Errorf("%w: server sends %d bytes, the offer says %d", ErrSize, f.j.Total, f.req.Size))
+		}
+		return nil
+	case http.StatusRequestedRangeNotSatisfiable:
+		f.restart(fmt.Sprintf("server refused range from %d (416)", f.j.Offset))
+		return errors.New("range not satisfiable (416); retrying from zero")
+	case http.StatusForbidden:
+		if f.req.Resolve != nil {
+			return errors.New("HTTP 403 (presigned url expired?); resolving a new url")
+		}
+	}
+	return f.statusError(resp)
+}
+
+func (f *fetcher) why200(resp *http.Response) string {
+	switch {
+	case f.j.ETag != "" && resp.Header.Get("ETag") != f.j.ETag:
+		return fmt.Sprintf("validator changed: etag %s, was %s (the file changed on the server)", resp.Header.Get("ETag"), f.j.ETag)
+	case f.j.LastModified != "" && resp.Header.Get("Last-Modified") != f.j.LastModified:
+		return fmt.Sprintf("validator changed: last-modified %s, was %s (the file changed on the server)", resp.Header.Get("Last-Modified"), f.j.LastModified)
+	}
+	return fmt.Sprintf("server answered 200 to a range request from %d (no range support, or the file changed)", f.j.Offset)
+}
+
+func (f *fetcher) acceptPartial(resp *http.Response) error {
+	if f.j.Offset == 0 {
+		return backoff.Permanent(errors.New("server answered 206 to a request without range"))
+	}
+	cr, err := parseContentRange(resp.Header.Get("Content-Range"))
+	var why string
+	switch {
+	case err != nil:
+		why = err.Error()
+	case cr.First != f.j.Offset:
+		why = fmt.Sprintf("server resumed at %d, asked for %d", cr.First, f.j.Offset)
+	case cr.Total >= 0 && f.j.Total >= 0 && cr.Total != f.j.Total:
+		why = fmt.Sprintf("size changed: content-range total %d, was %d", cr.Total, f.j.Total)
+	case f.j.ETag != "" && resp.Header.Get("ETag") != "" && resp.Header.Get("ETag") != f.j.ETag:
+		why = fmt.Sprintf("validator changed: etag %s, was %s", resp.Header.Get("ETag"), f.j.ETag)
+	}
+	if why != "" {
+		f.restart(why)
+		return errors.New(why + "; retrying from zero")
+	}
+	if f.j.Total < 0 {
+		f.j.Total = cr.Total
+	}
+	return nil
+}
+
+func (f *fetcher) statusError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	err := transport.StatusError("download", "get", resp, body)
+	if err == nil {
+		err = fmt.Errorf("unexpected HTTP %d", resp.StatusCode)
+	}
+	if !transport.Retryable(err) {
+		return backoff.Permanent(fmt.Errorf("%w; the url is wrong or no longer valid", err))
+	}
+	if d, ok := transport.RetryAfter(err); ok {
+		f.bo.retryAfter = d
+	}
+	return err
+}
+
+// copy streams body into dst and the hashes, checkpointing every SyncEvery
+// bytes and resetting the stall timer on every read.
+func (f *fetcher) copy(actx, ctx context.Context, body io.Reader, stall *time.Timer) error {
+	total := f.total()
+	for {
+		n, rerr := body.Read(f.buf)
+		stall.Reset(f.o.StallTimeout)
+		if n > 0 {
+			if err := f.take(f.buf[:n], total); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return f.readError(actx, ctx, "read body", rerr)
+		}
+	}
+	if total >= 0 && f.j.Offset < total {
+		return fmt.Errorf("connection closed at %d of %d bytes", f.j.Offset, total)
+	}
+	return nil
+}
+
+// take writes, hashes and accounts for one chunk.
+func (f *fetcher) take(p []byte, total int64) error {
+	if total >= 0 && f.j.Offset+int64(len(p)) > total {
+		return backoff.Permanent(fmt.Errorf("%w: server sent more than %d bytes", ErrSize, total))
+	}
+	if _, err := f.dst.WriteAt(p, f.j.Offset); err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
+		return backoff.Permanent(fmt.Errorf("write destination at offset %d: %w", f.j.Offset, err))
+	}
+	f.h.Write(p)
+	f.j.Offset += int64(len(p))
+	f.j.Fetched += int64(len(p))
+	f.report(false)
+	if b := f.budget(); b >= 0 && f.j.Fetched > b {
+		return backoff.Permanent(fmt.Errorf("%w: fetched %d bytes, the cap is %.1f × size = %d", ErrBudget, f.j.Fetched, f.o.Budget, b))
+	}
+	if f.j.Offset-f.synced >= f.o.SyncEvery {
+		if err := f.checkpoint(); err != nil {
+			return backoff.Permanent(err)
+		}
+	}
+	return nil
+}
+
+// finish syncs dst and checks size and digests. The journal goes either way:
+// a mismatch is final and must not be resumed.
+func (f *fetcher) finish() error {
+	if err := f.dst.Sync(); err != nil {
+		return backoff.Permanent(fmt.Errorf("sync destination: %w", err))
+	}
+	f.report(true)
+	r := Result{Size: f.j.Offset, MD5: hex.EncodeToString(f.h.md5.Sum(nil)), SHA256: hex.EncodeToString(f.h.sha256.Sum(nil))}
+	err := checkDigests(f.req, r)
+	if rerr := removeJournal(f.req.Journal); rerr != nil && err == nil {
+		f.log.Warn("cannot remove download journal", "path", f.req.Journal, "err", rerr)
+	}
+	if err != nil {
+		return backoff.Permanent(err)
+	}
+	f.result = r
+	f.log.Info("download verified", "url", redact(f.lastURL), "bytes", r.Size, "attempt", f.attempts)
+	return nil
+}
+
+func checkDigests(req Request, r Result) error {
+	if req.Size > 0 && !req.SizeIsEstimate && r.Size != req.Size {
+		return fmt.Errorf("%w: got %d bytes, the offer says %d", ErrSize, r.Size, req.Size)
+	}
+	if !digestEqual(req.MD5, r.MD5) {
+		return &DigestError{Algo: "md5", Want: strings.ToLower(strings.TrimSpace(req.MD5)), Got: r.MD5}
+	}
+	if !digestEqual(req.SHA256, r.SHA256) {
+		return &DigestError{Algo: "sha256", Want: strings.ToLower(strings.TrimSpace(req.SHA256)), Got: r.SHA256}
+	}
+	return nil
+}
+
+// digestEqual compares an expected hex digest (empty = not given) with got,
+// ignoring case.
+func digestEqual(want, got string) bool {
+	want = strings.ToLower(strings.TrimSpace(want))
+	return want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}

@@ -1,0 +1,160 @@
+package download
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// journalVersion is stored in every journal; a journal with another value is
+// discarded (and the download restarts) instead of being misread.
+const journalVersion = 1
+
+// journal is the resume record of one download. Persisted field names; never
+// rename.
+type journal struct {
+	Version      int    `json:"version"`
+	URL          string `json:"url"`           // Request.URL, the download's identity
+	WantSize     int64  `json:"want_size"`     // Request.Size
+	WantMD5      string `json:"want_md5"`      // Request.MD5
+	WantSHA256   string `json:"want_sha256"`   // Request.SHA256
+	ETag         string `json:"etag"`          // validator from the first answer
+	LastModified string `json:"last_modified"` // validator when there is no strong ETag
+	Total        int64  `json:"total"`         // size the server announced, -1 unknown
+	Offset       int64  `json:"offset"`        // bytes durable in Dest and hashed
+	Fetched      int64  `json:"fetched"`       // bytes received across attempts and restarts (budget)
+	MD5State     []byte `json:"md5_state"`
+	SHA256State  []byte `json:"sha256_state"`
+}
+
+// hashes is the running pair of digests.
+type hashes struct{ md5, sha256 hash.Hash }
+
+func newHashes() hashes { return hashes{md5.New(), sha256.New()} }
+
+func (h hashes) Write(p []byte) {
+	h.md5.Write(p)
+	h.sha256.Write(p)
+}
+
+func (h hashes) marshal() (m, s []byte, err error) {
+	if m, err = h.md5.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+		return nil, nil, err
+	}
+	s, err = h.sha256.(encoding.BinaryMarshaler).MarshalBinary()
+	return m, s, err
+}
+
+func (h hashes) unmarshal(m, s []byte) error {
+	if err := h.md5.(encoding.BinaryUnmarshaler).UnmarshalBinary(m); err != nil {
+		return fmt.Errorf("md5 state: %w", err)
+	}
+	if err := h.sha256.(encoding.BinaryUnmarshaler).UnmarshalBinary(s); err != nil {
+		return fmt.Errorf("sha256 state: %w", err)
+	}
+	return nil
+}
+
+// decodeJournal parses a journal and checks it is self-consistent.
+func decodeJournal(b []byte) (*journal, error) {
+	var j journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, err
+	}
+	switch {
+	case j.Version != journalVersion:
+		return nil, fmt.Errorf("journal version %d, want %d", j.Version, journalVersion)
+	case j.Offset < 0 || j.Fetched < 0 || j.Total < -1 || j.WantSize < 0:
+		return nil, errors.New("negative offset, fetched or size")
+	case j.Total >= 0 && j.Offset > j.Total:
+		return nil, fmt.Errorf("offset %d past total %d", j.Offset, j.Total)
+	}
+	if err := newHashes().unmarshal(j.MD5State, j.SHA256State); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// loadJournal reads path; a missing file is (nil, nil).
+func loadJournal(path string) (*journal, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeJournal(b)
+}
+
+// save writes j to path atomically: temp file, fsync, rename, directory fsync.
+func (j *journal) save(path string) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, b, 0o600)
+}
+
+// WriteFileAtomic replaces path with data: a temp file in the same
+// directory, fsync, rename, then fsync of the directory so the rename
+// survives a power cut (SD cards need that last step).
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeJournal deletes path; a missing file is fine.
+func removeJournal(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
