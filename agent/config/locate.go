@@ -130,7 +130,7 @@ func splitKey(s string) []string {
 }
 
 // scanValue follows a value across lines: it returns the bracket depth and
-// the open multi-line string delimiter (`"""` or `'''`) after s.
+// the open multi-line string delimiter (three double or single quotes) after s.
 func scanValue(s string, depth int, ml string) (int, string) {
 	for i := 0; i < len(s); i++ {
 		if ml != "" {
