@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ var Schemes = []string{"auto", "semver", "date", "numeric", "opaque"}
 // E.g. Compare("semver", "1.2", "1.10") = -1.
 func Compare(scheme, a, b string) (int, error) {
 	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == b && slices.Contains(Schemes, scheme) {
+		return 0, nil // equal strings are equal under every scheme
+	}
 	switch scheme {
 	case "semver":
 		return compareSemver(a, b)
