@@ -15,11 +15,11 @@ type Kind int
 
 // Faults. Each applies to one request (Push) or to every request (Always).
 const (
-	None        Kind = iota
-	Status           // answer Fault.Status (with Fault.RetryAfter) and no body
-	Cut              // drop the connection after Fault.N body bytes
-	Stall            // send Fault.N body bytes, then nothing until the client leaves
-	Change           // replace the file (new bytes, new ETag) before answering
+	None   Kind = iota
+	Status      // answer Fault.Status (with Fault.RetryAfter) and no body
+	Cut         // drop the connection after Fault.N body bytes
+	Stall       // send Fault.N body bytes, then nothing until the client leaves
+	Change      // replace the file (new bytes, new ETag) before answering
 )
 
 // String implements fmt.Stringer.
@@ -270,4 +270,3 @@ func (w *faultWriter) Header() http.Header { return w.ResponseWriter.Header() }
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
