@@ -143,7 +143,7 @@ func (l *loader) checkAB(i int, c *Component) *Error {
 		return l.compErr(i, c, "ab", "type ab needs a [component.ab] table with slots, bootloader and scheme")
 	}
 	if len(ab.Slots) != 2 {
-		return l.compErr(i, c, "ab.slots", "has %d slots, want exactly two (e.g. { A = \"/dev/mmcblk0p2\", B = \"/dev/mmcblk0p3\" })", len(ab.Slots))
+		return l.compErr(i, c, "ab.slots", "has %d slot(s), want exactly two (e.g. { A = \"/dev/mmcblk0p2\", B = \"/dev/mmcblk0p3\" })", len(ab.Slots))
 	}
 	for name, dev := range ab.Slots {
 		if !reSlotName.MatchString(name) {

@@ -64,11 +64,15 @@ func parse(file string, data []byte) (c *Config, err error) {
 	for i, p := range raw.Components {
 		var comp Component
 		if err := md.PrimitiveDecode(p, &comp); err != nil {
-			return nil, l.valueError(err, i, comp.Name)
+			var named struct {
+				Name string `toml:"name"`
+			}
+			_ = md.PrimitiveDecode(p, &named) // best effort, for the error's key
+			return nil, l.valueError(err, i, named.Name)
 		}
 		cfg.Components = append(cfg.Components, comp)
 	}
-	if err := l.unknown(); err != nil {
+	if err := l.unknown(cfg); err != nil {
 		return nil, err
 	}
 	l.componentDefaults(cfg)
@@ -106,7 +110,7 @@ func indexed(k toml.Key, comp int) string {
 }
 
 // unknown returns an error for the first key nothing decoded.
-func (l *loader) unknown() error {
+func (l *loader) unknown(c *Config) error {
 	und := map[string]bool{}
 	for _, k := range l.md.Undecoded() {
 		und[k.String()] = true
@@ -120,7 +124,7 @@ func (l *loader) unknown() error {
 			if s := suggest(l.plain[i]); s != "" {
 				msg = fmt.Sprintf("did you mean %q?", s)
 			}
-			return &Error{File: l.file, Line: l.src.line(p), Key: displayKey(p), Msg: msg, Err: ErrUnknownKey}
+			return &Error{File: l.file, Line: l.src.line(p), Key: displayKey(p, c), Msg: msg, Err: ErrUnknownKey}
 		}
 	}
 	return nil
@@ -169,12 +173,12 @@ func typeMessage(s string) string {
 
 // at returns an *Error for the key at the (indexed) path.
 func (l *loader) at(path, msg string, args ...any) *Error {
-	return &Error{File: l.file, Line: l.src.line(path), Key: displayKey(path), Msg: fmt.Sprintf(msg, args...)}
+	return &Error{File: l.file, Line: l.src.line(path), Key: displayKey(path, nil), Msg: fmt.Sprintf(msg, args...)}
 }
 
-// displayKey turns "component.1.ab.slots" into "component[#2].ab.slots".
-// Validation uses componentKey, which prefers the component's name.
-func displayKey(path string) string {
+// displayKey turns "component.1.ab.slots" into "component[mcu].ab.slots",
+// or "component[#2].ab.slots" when c is nil or the component has no name.
+func displayKey(path string, c *Config) string {
 	rest, ok := strings.CutPrefix(path, "component.")
 	if !ok {
 		return path
@@ -184,7 +188,11 @@ func displayKey(path string) string {
 	if err != nil {
 		return path
 	}
-	return componentKey(n, "", field)
+	name := ""
+	if c != nil && n < len(c.Components) {
+		name = c.Components[n].Name
+	}
+	return componentKey(n, name, field)
 }
 
 // componentKey names field of the component at index i (0-based):
