@@ -1,0 +1,215 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"ota-agent/agent/config"
+	"ota-agent/agent/state"
+	"ota-agent/transport"
+	"ota-agent/transport/download"
+)
+
+// healthTimeout bounds each ab.health command.
+const healthTimeout = 5 * time.Minute
+
+// ErrRolledBack is returned by Commit when the device came back up in the
+// old slot: the bootloader rolled the install back.
+var ErrRolledBack = errors.New("bootloader rolled back")
+
+// installAB streams the offer straight into the inactive slot, verifies it
+// by read-back, arms it, persists `rebooting` and then runs ab.reboot.
+func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport.Offer) error {
+	t := a.o.Targets.AB[c.Name]
+	if t == nil {
+		return fmt.Errorf("component %s: no A/B target", c.Name)
+	}
+	if of.URL == "" {
+		return fmt.Errorf("offer %s %s has no URL; an ab image must be downloaded", c.Name, of.Version)
+	}
+	slot, err := t.OpenInactive(ctx, download.NeedBytes(download.Request{Size: of.Size, SizeIsEstimate: of.SizeIsEstimate}))
+	if err != nil {
+		return fmt.Errorf("open inactive slot of %s: %w", c.Name, err)
+	}
+	defer slot.Close()
+	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+"-"+slot.Name()+".journal"), slot, a.progress(c.Name))
+	if err != nil {
+		return &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
+	}
+	if err := a.setPhase(c.Name, state.Verifying, "read back slot "+slot.Name(), func(cs *state.Component) { cs.Slot = slot.Name() }); err != nil {
+		return err
+	}
+	sum, _ := hex.DecodeString(res.SHA256)
+	if err := slot.Verify(ctx, res.Size, sum); err != nil {
+		return fmt.Errorf("read-back of slot %s: %w", slot.Name(), err)
+	}
+	if err := slot.Close(); err != nil {
+		return fmt.Errorf("close slot %s: %w", slot.Name(), err)
+	}
+	if err := a.setPhase(c.Name, state.Installing, "arm slot "+slot.Name(), nil); err != nil {
+		return err
+	}
+	if err := t.Arm(ctx, slot.Name()); err != nil {
+		return err
+	}
+	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", nil); err != nil {
+		return err
+	}
+	a.queue(transport.Report{Component: c.Name, Version: of.Version, FromVersion: a.snapshot().Component(c.Name).FromVersion, Event: transport.EventDownload, OK: true, OfferID: of.ID, Extra: of.Extra})
+	return a.reboot(ctx, c)
+}
+
+// reboot runs ab.reboot; with none configured the operator reboots.
+func (a *Agent) reboot(ctx context.Context, c *config.Component) error {
+	if len(c.AB.Reboot) == 0 {
+		a.log.Info("slot armed; reboot to boot it (ab.reboot is empty)", "device", c.Name)
+		return nil
+	}
+	a.FlushReports(ctx)
+	out, err := exec.CommandContext(ctx, c.AB.Reboot[0], c.AB.Reboot[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("reboot command %q: %w: %s; the slot is armed, reboot by hand", strings.Join(c.AB.Reboot, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// ResolvePending finishes A/B installs left in rebooting or committing:
+// booted into the target slot → health commands → commit → success report;
+// booted elsewhere → the version is marked failed and reported. It returns
+// what it did, for people, and ErrRolledBack (wrapped) for a rollback.
+func (a *Agent) ResolvePending(ctx context.Context) (string, error) {
+	a.op.Lock()
+	defer a.op.Unlock()
+	var msgs []string
+	var errs []error
+	for i := range a.cfg.Components {
+		c := &a.cfg.Components[i]
+		cs := a.snapshot().Components[c.Name]
+		if c.Type != "ab" || cs == nil || (cs.Phase != state.Rebooting && cs.Phase != state.Committing) {
+			continue
+		}
+		msg, err := a.resolve(ctx, c, cs)
+		msgs = append(msgs, msg)
+		errs = append(errs, err)
+	}
+	return strings.Join(msgs, "; "), errors.Join(errs...)
+}
+
+func (a *Agent) resolve(ctx context.Context, c *config.Component, cs *state.Component) (string, error) {
+	t := a.o.Targets.AB[c.Name]
+	if t == nil {
+		return "", fmt.Errorf("component %s: no A/B target", c.Name)
+	}
+	booted, err := t.Booted(ctx)
+	if err != nil {
+		return "", fmt.Errorf("component %s: find booted slot: %w", c.Name, err)
+	}
+	target := cs.TargetVersion
+	if booted != cs.Slot {
+		reason := fmt.Sprintf("booted slot %s, not %s: the bootloader rolled back %s", booted, cs.Slot, target)
+		a.abandon(c.Name, cs, reason)
+		return reason, fmt.Errorf("component %s: %w: booted slot %s, not %s; %s is on the failed list", c.Name, ErrRolledBack, booted, cs.Slot, target)
+	}
+	if err := a.setPhase(c.Name, state.Committing, "booted slot "+booted, nil); err != nil {
+		return "", err
+	}
+	if err := a.health(ctx, c); err != nil {
+		if rerr := t.Rollback(ctx); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		a.abandon(c.Name, cs, "health check failed: "+err.Error())
+		if rerr := a.reboot(ctx, c); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return "", fmt.Errorf("component %s %s: %w", c.Name, target, err)
+	}
+	if err := t.Commit(ctx); err != nil {
+		return "", fmt.Errorf("component %s: commit slot %s: %w", c.Name, booted, err)
+	}
+	of := transport.Offer{}
+	if cs.Offer != nil {
+		of = *cs.Offer
+	}
+	_ = a.setPhase(c.Name, state.Idle, "committed slot "+booted, func(n *state.Component) {
+		n.Version, n.TargetVersion, n.FromVersion, n.Offer, n.LastError = target, "", "", nil, ""
+		delete(n.Attempts, target)
+	})
+	a.queue(transport.Report{Component: c.Name, Version: target, FromVersion: cs.FromVersion, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
+	return fmt.Sprintf("%s %s committed in slot %s", c.Name, target, booted), nil
+}
+
+// abandon marks the pending version failed and queues the failure report.
+func (a *Agent) abandon(name string, cs *state.Component, reason string) {
+	target := cs.TargetVersion
+	_ = a.setPhase(name, state.Failed, reason, func(n *state.Component) {
+		n.MarkFailed(target, reason, time.Now())
+		n.LastError, n.TargetVersion, n.Offer = reason, "", nil
+	})
+	r := transport.Report{Component: name, Version: target, FromVersion: cs.FromVersion, Event: transport.EventInstall, OK: false, Reason: reason}
+	if cs.Offer != nil {
+		r.OfferID, r.Extra = cs.Offer.ID, cs.Offer.Extra
+	}
+	a.queue(r)
+}
+
+// health runs the ab.health commands in order; the first failure fails.
+func (a *Agent) health(ctx context.Context, c *config.Component) error {
+	for _, cmd := range c.AB.Health {
+		if len(cmd) == 0 {
+			continue
+		}
+		hctx, cancel := context.WithTimeout(ctx, healthTimeout)
+		out, err := exec.CommandContext(hctx, cmd[0], cmd[1:]...).CombinedOutput()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("health command %q: %w: %s", strings.Join(cmd, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// Commit resolves pending A/B installs by hand (`ota-agent commit`).
+func (a *Agent) Commit(ctx context.Context) (string, error) {
+	if !a.pending() {
+		return "", errors.New("no A/B install is waiting for commit (no component in phase rebooting)")
+	}
+	return a.ResolvePending(ctx)
+}
+
+// Rollback abandons pending A/B installs (`ota-agent rollback`): the other
+// slot boots next, the version goes on the failed list and is reported.
+func (a *Agent) Rollback(ctx context.Context) (string, error) {
+	if !a.pending() {
+		return "", errors.New("no A/B install to roll back (no component in phase rebooting or committing)")
+	}
+	a.op.Lock()
+	defer a.op.Unlock()
+	var msgs []string
+	for i := range a.cfg.Components {
+		c := &a.cfg.Components[i]
+		cs := a.snapshot().Components[c.Name]
+		if c.Type != "ab" || cs == nil || (cs.Phase != state.Rebooting && cs.Phase != state.Committing) {
+			continue
+		}
+		if err := a.o.Targets.AB[c.Name].Rollback(ctx); err != nil {
+			return strings.Join(msgs, "; "), fmt.Errorf("component %s: %w", c.Name, err)
+		}
+		a.abandon(c.Name, cs, "rolled back by operator")
+		msgs = append(msgs, fmt.Sprintf("%s %s rolled back; reboot to return to the previous slot", c.Name, cs.TargetVersion))
+	}
+	return strings.Join(msgs, "; "), nil
+}
+
+func (a *Agent) pending() bool {
+	for _, cs := range a.snapshot().Components {
+		if cs.Phase == state.Rebooting || cs.Phase == state.Committing {
+			return true
+		}
+	}
+	return false
+}

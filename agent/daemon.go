@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"ota-agent/agent/policy"
+	"ota-agent/agent/state"
+	"ota-agent/transport"
+)
+
+// Backoff bounds: the first retry after a failed check waits up to
+// firstRetry (full jitter), doubling up to poll_interval.
+const firstRetry = 30 * time.Second
+
+// Run is the daemon loop (`ota-agent run`): resolve what a restart left,
+// then check, install and report, and wait poll_interval plus uniform
+// jitter in [0, poll_jitter). A failed check backs off exponentially with
+// full jitter, capped at poll_interval and reset by the next success; a
+// server's Retry-After is honoured. Held prompt offers are looked at again
+// when approved or when prompt_timeout expires, silent ones when the window
+// opens. Run returns nil when ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.Resume(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("pending A/B install resolved as failed", "err", err)
+	}
+	bo := a.newBackoff()
+	for {
+		_, _, err := a.Update(ctx, UpdateOptions{})
+		if ctx.Err() != nil {
+			return nil
+		}
+		_ = a.FlushReports(ctx)
+		wait := a.nextWait(err, bo)
+		next := time.Now().Add(wait)
+		if serr := a.mutate(func(st *state.State) { st.NextCheck = next.UTC() }); serr != nil {
+			a.log.Error("state not saved", "err", serr)
+		}
+		if err != nil {
+			a.log.Warn("check failed; retrying later", "err", err, "wait", wait.Round(time.Second))
+		} else {
+			a.log.Info("next check", "wait", wait.Round(time.Second))
+		}
+		if !a.sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+func (a *Agent) newBackoff() *backoff.ExponentialBackOff {
+	poll := a.cfg.Server.PollInterval.Duration
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(min(firstRetry, poll)),
+		backoff.WithMaxInterval(poll),
+		backoff.WithMultiplier(2),
+		backoff.WithRandomizationFactor(0), // full jitter is applied by nextWait
+		backoff.WithMaxElapsedTime(0),      // never give up: the daemon keeps polling
+	)
+}
+
+// nextWait returns how long to wait before the next check after err.
+func (a *Agent) nextWait(err error, bo *backoff.ExponentialBackOff) time.Duration {
+	var wait time.Duration
+	if err != nil && retryable(err) {
+		wait = a.o.Jitter(bo.NextBackOff())
+		if ra, ok := transport.RetryAfter(err); ok && ra > wait {
+			wait = ra
+		}
+		return wait
+	}
+	bo.Reset()
+	wait = a.cfg.Server.PollInterval.Duration + a.o.Jitter(a.cfg.Server.PollJitter.Duration)
+	if d, ok := a.heldWake(time.Now()); ok && d < wait {
+		wait = d
+	}
+	return wait
+}
+
+// retryable reports whether a failed cycle should back off rather than wait
+// a full poll interval: API errors say so themselves; a failed install or a
+// configuration error waits for the next regular poll.
+func retryable(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.Retryable
+	}
+	return false
+}
+
+// heldWake returns the time until a held offer may be decided differently:
+// its prompt_timeout expiring, or the policy window opening.
+func (a *Agent) heldWake(now time.Time) (time.Duration, bool) {
+	st := a.snapshot()
+	best, ok := time.Duration(0), false
+	take := func(d time.Duration) {
+		if d < 0 {
+			d = 0
+		}
+		if !ok || d < best {
+			best, ok = d, true
+		}
+	}
+	timeout := a.cfg.Policy.PromptTimeout.Duration
+	for _, c := range st.Components {
+		if c.Held == nil {
+			continue
+		}
+		if c.Held.Offer.UpgradeType == transport.Prompt && timeout > 0 {
+			take(c.Held.Since.Add(timeout).Sub(now))
+		} else if !a.cfg.Policy.Window.IsZero() {
+			take(untilWindow(a.cfg.Policy.Window.Start, now))
+		}
+	}
+	for _, d := range st.Decisions {
+		if d.Action == string(policy.Hold) && !a.cfg.Policy.Window.IsZero() && !a.cfg.Policy.Window.Contains(now) {
+			take(untilWindow(a.cfg.Policy.Window.Start, now))
+		}
+	}
+	return best, ok
+}
+
+// untilWindow returns the time from now until the next local start (an
+// offset from local midnight), a minute past it to be safely inside.
+func untilWindow(start time.Duration, now time.Time) time.Duration {
+	y, m, d := now.Date()
+	at := time.Date(y, m, d, 0, 0, 0, 0, now.Location()).Add(start + time.Minute)
+	if !at.After(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	return at.Sub(now)
+}
+
+// sleep waits d, or until an approval arrives, or ctx ends (false).
+func (a *Agent) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var beat <-chan time.Time
+	if a.o.Heartbeat != nil && a.o.HeartbeatEvery > 0 {
+		tk := time.NewTicker(a.o.HeartbeatEvery)
+		defer tk.Stop()
+		beat = tk.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-a.wake:
+			return true
+		case <-beat:
+			a.o.Heartbeat()
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"ota-agent/agent/config"
+	"ota-agent/agent/policy"
+	"ota-agent/agent/state"
+	"ota-agent/flasher"
+	"ota-agent/transport"
+	"ota-agent/transport/download"
+)
+
+// UpdateOptions select what Update does.
+type UpdateOptions struct {
+	CheckOptions
+	Component string // only this component; "" = all
+}
+
+// Outcome is what happened to one install.
+type Outcome struct {
+	Component string `json:"component"`
+	Version   string `json:"version"`
+	Phase     string `json:"phase"` // idle (done), rebooting (A/B armed), failed
+	Err       error  `json:"-"`
+}
+
+// Update resolves a pending A/B install, checks, records the decisions and
+// installs what policy allows, then sends queued reports. It returns the
+// check and one outcome per install; the error is the first failure.
+func (a *Agent) Update(ctx context.Context, o UpdateOptions) (CheckResult, []Outcome, error) {
+	if _, err := a.ResolvePending(ctx); err != nil {
+		return CheckResult{}, nil, err
+	}
+	res, err := a.Check(ctx, o.CheckOptions)
+	if err != nil {
+		return res, nil, err
+	}
+	if o.Component != "" && a.cfg.Component(o.Component) == nil {
+		return res, nil, fmt.Errorf("--component %s: no such component in %s", o.Component, a.cfg.Path)
+	}
+	if err := a.record(res); err != nil {
+		return res, nil, err
+	}
+	var outs []Outcome
+	var first error
+	for i, d := range res.Decisions {
+		if d.Action != policy.Install || (o.Component != "" && d.Component != o.Component) {
+			continue
+		}
+		out := a.Install(ctx, res.Offers[i])
+		outs = append(outs, out)
+		if out.Err != nil && first == nil {
+			first = out.Err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	a.FlushReports(ctx)
+	return res, outs, first
+}
+
+// Install installs one offer into its component, persisting each phase
+// before acting. A failure counts as an attempt; after policy.max_attempts
+// attempts, or at once for a permanent failure (digest mismatch), the
+// version goes on the failed list and the failure is reported.
+func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
+	a.op.Lock()
+	defer a.op.Unlock()
+	out := Outcome{Component: of.Component, Version: of.Version}
+	c := a.cfg.Component(of.Component)
+	if c == nil {
+		out.Phase, out.Err = string(state.Failed), fmt.Errorf("install %s %s: no component of that name in %s", of.Component, of.Version, a.cfg.Path)
+		return out
+	}
+	cur, _ := CurrentVersion(ctx, c, a.snapshot())
+	var attempt int
+	err := a.setPhase(c.Name, state.Downloading, "install "+of.Version, func(cs *state.Component) {
+		attempt = cs.Attempt(of.Version)
+		o := of
+		cs.TargetVersion, cs.FromVersion, cs.Offer, cs.LastError = of.Version, cur, &o, ""
+		cs.Progress = state.Progress{Total: of.Size}
+	})
+	if err == nil {
+		if c.Type == "ab" {
+			err = a.installAB(ctx, c, of)
+		} else {
+			err = a.installImage(ctx, c, of)
+		}
+	}
+	out.Err = err
+	switch {
+	case err == nil && c.Type == "ab":
+		out.Phase = string(state.Rebooting)
+	case err == nil:
+		out.Phase = string(state.Idle)
+		a.finish(c.Name, of, cur)
+	case ctx.Err() != nil:
+		// Stopped by SIGTERM: the phase stays; the restart table resumes it.
+		out.Phase = string(a.snapshot().Component(c.Name).Phase)
+	default:
+		out.Phase = string(state.Failed)
+		a.fail(c.Name, of, cur, attempt, err)
+	}
+	return out
+}
+
+// finish records a successful non-A/B install and queues its report.
+func (a *Agent) finish(name string, of transport.Offer, from string) {
+	_ = a.setPhase(name, state.Idle, "installed "+of.Version, func(cs *state.Component) {
+		cs.Version, cs.TargetVersion, cs.FromVersion, cs.Offer, cs.LastError = of.Version, "", "", nil, ""
+		delete(cs.Attempts, of.Version)
+	})
+	a.queue(transport.Report{Component: name, Version: of.Version, FromVersion: from, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
+}
+
+// fail records a failed attempt; the version is marked failed when attempts
+// are used up or the failure is permanent.
+func (a *Agent) fail(name string, of transport.Offer, from string, attempt int, err error) {
+	final := attempt >= a.cfg.Policy.MaxAttempts || permanent(err)
+	reason := err.Error()
+	_ = a.setPhase(name, state.Failed, reason, func(cs *state.Component) {
+		cs.LastError = fmt.Sprintf("%s (attempt %d of %d)", reason, attempt, a.cfg.Policy.MaxAttempts)
+		if final {
+			cs.MarkFailed(of.Version, reason, time.Now())
+		}
+	})
+	if final {
+		a.log.Error("install failed; version will not be retried", "device", name, "version", of.Version, "attempt", attempt, "err", err)
+		a.queue(transport.Report{Component: name, Version: of.Version, FromVersion: from, Event: eventOf(err), OK: false, Reason: reason, OfferID: of.ID, Extra: of.Extra})
+	} else {
+		a.log.Warn("install failed; will retry on the next check", "device", name, "version", of.Version, "attempt", attempt, "err", err)
+	}
+}
+
+// downloadError marks failures of the download step (reported as download events).
+type downloadError struct{ err error }
+
+func (e *downloadError) Error() string { return e.err.Error() }
+func (e *downloadError) Unwrap() error { return e.err }
+
+func eventOf(err error) transport.Event {
+	if errors.As(err, new(*downloadError)) {
+		return transport.EventDownload
+	}
+	return transport.EventInstall
+}
+
+// permanent reports whether err will not go away by trying again: a digest
+// mismatch or an error marked Permanent.
+func permanent(err error) bool {
+	var pe *backoff.PermanentError
+	var p interface{ Permanent() bool }
+	return errors.As(err, new(*download.DigestError)) || errors.As(err, &pe) || (errors.As(err, &p) && p.Permanent())
+}
+
+// request builds the download request of an offer; journal names its file.
+func (a *Agent) request(ctx context.Context, of transport.Offer, journal string) download.Request {
+	req := download.Request{URL: of.URL, Size: of.Size, SizeIsEstimate: of.SizeIsEstimate, MD5: of.MD5, SHA256: of.SHA256,
+		Journal: filepath.Join(a.downloadDir(), journal)}
+	if r, ok := a.o.API.(transport.URLResolver); ok {
+		req.Resolve = func(ctx context.Context) (string, error) { return r.ResolveURL(ctx, of) }
+	}
+	return req
+}
+
+func (a *Agent) downloadOptions() download.Options {
+	d := a.cfg.Download
+	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: d.MaxRetries, Budget: d.Budget, Log: a.o.Log}
+}
+
+// installImage stages, unpacks and hands the verified image to a file or
+// serial target.
+func (a *Agent) installImage(ctx context.Context, c *config.Component, of transport.Offer) error {
+	t := a.o.Targets.Images[c.Name]
+	if t == nil {
+		return fmt.Errorf("component %s: no target for type %s", c.Name, c.Type)
+	}
+	staged, err := a.stage(ctx, c.Name, of)
+	if err != nil {
+		return &downloadError{err}
+	}
+	if err := a.setPhase(c.Name, state.Verifying, "digest matched", nil); err != nil {
+		return err
+	}
+	entries, err := download.Unpack(staged, c.Name, a.downloadDir())
+	if err != nil {
+		return &downloadError{fmt.Errorf("unpack %s: %w", staged, err)}
+	}
+	e, err := entryFor(entries, c.Name)
+	if err != nil {
+		return &downloadError{err}
+	}
+	if err := a.setPhase(c.Name, state.Installing, "image "+filepath.Base(e.Path), nil); err != nil {
+		return err
+	}
+	f, err := os.Open(e.Path)
+	if err != nil {
+		return fmt.Errorf("open staged image: %w", err)
+	}
+	defer f.Close()
+	img := flasher.Image{R: f, Size: e.Size, Name: imageName(of), Version: of.Version}
+	if err := t.Install(ctx, img, a.progress(c.Name)); err != nil {
+		return fmt.Errorf("install %s %s (%s): %w", c.Name, of.Version, c.Type, err)
+	}
+	a.cleanDownloads(staged, entries)
+	return nil
+}
+
+// stage fetches the offer (or writes its inline payload) under the download
+// directory and returns the verified file.
+func (a *Agent) stage(ctx context.Context, name string, of transport.Offer) (string, error) {
+	if of.Payload != nil {
+		return a.stagePayload(name, of)
+	}
+	if of.URL == "" {
+		return "", fmt.Errorf("offer %s %s has neither a URL nor inline content", name, of.Version)
+	}
+	p, _, err := download.Stage(ctx, a.downloadOptions(), a.request(ctx, of, name+".journal"), a.downloadDir(), a.progress(name))
+	return p, err
+}
+
+func imageName(of transport.Offer) string {
+	if of.URL != "" {
+		if b := path.Base(strings.SplitN(of.URL, "?", 2)[0]); b != "." && b != "/" {
+			return b
+		}
+	}
+	return of.Component + "-" + of.Version + ".bin"
+}
+
+func entryFor(entries []download.Entry, component string) (download.Entry, error) {
+	for _, e := range entries {
+		if e.Component == component {
+			return e, nil
+		}
+	}
+	return download.Entry{}, fmt.Errorf("package holds no image for component %s", component)
+}
+
+// cleanDownloads removes the staged package and its unpacked images.
+func (a *Agent) cleanDownloads(staged string, entries []download.Entry) {
+	_ = os.Remove(staged)
+	for _, e := range entries {
+		_ = os.Remove(e.Path)
+	}
+}

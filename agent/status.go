@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"ota-agent/agent/config"
+	"ota-agent/agent/state"
+)
+
+// Status is what `ota-agent status --json` prints (SPEC §7).
+type Status struct {
+	Components []ComponentStatus `json:"components"`
+	LastCheck  *time.Time        `json:"last_check"`
+	NextCheck  *time.Time        `json:"next_check"`
+	Decisions  []state.Decision  `json:"last_decisions,omitempty"`
+	Pending    int               `json:"pending_reports"`
+	Warning    string            `json:"state_warning,omitempty"`
+	Daemon     bool              `json:"daemon"` // answered by a running daemon
+}
+
+// ComponentStatus is one component in Status.
+type ComponentStatus struct {
+	Name           string         `json:"name"`
+	Type           string         `json:"type"`
+	Version        string         `json:"version"`
+	Phase          state.Phase    `json:"phase"`
+	TargetVersion  string         `json:"target_version"`
+	Progress       state.Progress `json:"progress"`
+	Held           bool           `json:"held"`
+	HeldVersion    string         `json:"held_version,omitempty"`
+	HeldSince      *time.Time     `json:"held_since,omitempty"`
+	Approved       bool           `json:"approved,omitempty"`
+	FailedVersions []string       `json:"failed_versions"`
+	LastError      string         `json:"last_error"`
+}
+
+// BuildStatus assembles the status of every configured component from st.
+func BuildStatus(ctx context.Context, cfg *config.Config, st *state.State) Status {
+	s := Status{Decisions: st.Decisions, Pending: len(st.Reports), Warning: st.Warning, Components: []ComponentStatus{}}
+	if !st.LastCheck.IsZero() {
+		t := st.LastCheck
+		s.LastCheck = &t
+	}
+	if !st.NextCheck.IsZero() {
+		t := st.NextCheck
+		s.NextCheck = &t
+	}
+	for i := range cfg.Components {
+		s.Components = append(s.Components, componentStatus(ctx, &cfg.Components[i], st))
+	}
+	return s
+}
+
+func componentStatus(ctx context.Context, c *config.Component, st *state.State) ComponentStatus {
+	cs := ComponentStatus{Name: c.Name, Type: c.Type, Phase: state.Idle, FailedVersions: []string{}}
+	v, err := CurrentVersion(ctx, c, st)
+	cs.Version = v
+	if err != nil {
+		cs.LastError = err.Error()
+	}
+	p := st.Components[c.Name]
+	if p == nil {
+		return cs
+	}
+	cs.Phase, cs.TargetVersion, cs.Progress = p.Phase, p.TargetVersion, p.Progress
+	cs.FailedVersions = p.FailedList()
+	if p.LastError != "" {
+		cs.LastError = p.LastError
+	}
+	if p.Held != nil {
+		since := p.Held.Since
+		cs.Held, cs.HeldVersion, cs.HeldSince, cs.Approved = true, p.Held.Offer.Version, &since, p.Held.Approved
+	}
+	return cs
+}

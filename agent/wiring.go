@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"ota-agent/agent/config"
+	"ota-agent/flasher"
+	"ota-agent/flasher/ab"
+	"ota-agent/transport"
+	"ota-agent/transport/akaso"
+	"ota-agent/transport/download"
+	"ota-agent/transport/upgradelink"
+)
+
+// Targets are the component targets, by component name.
+type Targets struct {
+	Images map[string]flasher.Target   // file and serial components
+	AB     map[string]flasher.ABTarget // ab components
+}
+
+// NewHTTPClient returns the client for API calls and downloads, from
+// [server] (TLS roots, client certificate, insecure_http, timeout).
+func NewHTTPClient(cfg *config.Config) (*http.Client, error) {
+	return download.NewHTTPClient(download.TLSConfig{
+		InsecureHTTP: cfg.Server.InsecureHTTP,
+		CAFile:       cfg.Server.CAFile,
+		ClientCert:   cfg.Server.ClientCert,
+		ClientKey:    cfg.Server.ClientKey,
+		Timeout:      cfg.Server.Timeout.Duration,
+	})
+}
+
+// NewAPI returns the client of the configured OTA API ([server] api).
+func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.API, error) {
+	s := cfg.Server
+	switch s.API {
+	case "akaso":
+		return akaso.New(akaso.Config{BaseURL: s.BaseURL, Language: s.Akaso.Language, Model: cfg.Device.Model, Component: s.Akaso.Component, Client: hc, Log: log}), nil
+	case "upgradelink":
+		u := s.UpgradeLink
+		return upgradelink.New(upgradelink.Config{BaseURL: s.BaseURL, AccessKey: u.AccessKey, SecretKey: u.SecretKey, Kind: u.Kind, Key: u.Key, Arch: u.Arch,
+			Component: u.Component, DevModelKey: cfg.Device.Model, DevKey: cfg.Device.ID, Client: hc, Log: log}), nil
+	}
+	return nil, fmt.Errorf("server.api %q is not supported by this build of ota-agent (supported: akaso, upgradelink)", s.API)
+}
+
+// NewTargets builds the target of every configured component. A component
+// whose type this build cannot flash is an error naming it.
+func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
+	t := Targets{Images: map[string]flasher.Target{}, AB: map[string]flasher.ABTarget{}}
+	for i := range cfg.Components {
+		c := &cfg.Components[i]
+		switch c.Type {
+		case "ab":
+			a := c.AB
+			if a == nil {
+				return t, fmt.Errorf("component %s: type ab needs a [component.ab] table", c.Name)
+			}
+			tg, err := ab.New(ab.Config{Slots: a.Slots, Bootloader: a.Bootloader, EnvConfig: a.EnvConfig, GrubEnv: a.GrubEnv,
+				Scheme: a.Scheme, Attempts: a.Attempts, CmdlineFile: a.CmdlineFile, Log: log})
+			if err != nil {
+				return t, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			t.AB[c.Name] = tg
+		default:
+			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab)", c.Name, c.Type)
+		}
+	}
+	return t, nil
+}
