@@ -113,7 +113,7 @@ func (c *Client) fetch(ctx context.Context) ([]Entry, error) {
 		return nil, err
 	}
 	if err := transport.StatusError(apiName, "check", resp, body); err != nil {
-		return nil, err
+		return nil, explainStatus(err.(*transport.Error), u)
 	}
 	entries, err := Decode(body)
 	if err != nil {
@@ -204,4 +204,14 @@ func checkSrc(src string) error {
 		return fmt.Errorf("src %q is not an http(s) URL", src)
 	}
 	return nil
+}
+
+// explainStatus names the URL in a bad-status error and, for a 404, the
+// likely configuration slip.
+func explainStatus(e *transport.Error, u string) error {
+	e.Msg = "GET " + u + ": " + e.Msg
+	if e.Status == http.StatusNotFound {
+		e.Msg += "; check server.base_url: it is the prefix before " + ListPath + ` (e.g. "http://host:8080/akaso")`
+	}
+	return e
 }

@@ -29,7 +29,7 @@ func TestCheckErrors(t *testing.T) {
 	}{
 		{name: "401", answer: akasotest.Answer{Status: 401, Body: []byte(`{"msg":"no"}`)}, wantErr: "HTTP 401"},
 		{name: "403", answer: akasotest.Answer{Status: 403}, wantErr: "HTTP 403"},
-		{name: "404 html", answer: akasotest.Answer{Status: 404, Body: []byte("<html>Not Found</html>")}, wantErr: "HTTP 404: <html>Not Found</html>"},
+		{name: "404 html", answer: akasotest.Answer{Status: 404, Body: []byte("<html>Not Found</html>")}, wantErr: "getVersionList?language=EN: <html>Not Found</html>; check server.base_url"},
 		{name: "408", answer: akasotest.Answer{Status: 408}, retryable: true, wantErr: "HTTP 408"},
 		{name: "429 retry-after", answer: akasotest.Answer{Status: 429, Header: hdr("Retry-After", "7")}, retryable: true, after: 7 * time.Second, wantErr: "HTTP 429"},
 		{name: "500", answer: akasotest.Answer{Status: 500}, retryable: true, wantErr: "HTTP 500"},

@@ -201,3 +201,36 @@ func TestCheckCancelled(t *testing.T) {
 		t.Errorf("Check(cancelled) = %v, want context.Canceled, not retryable", err)
 	}
 }
+
+// TestFakeAuth: the fake answers like Django REST framework's token auth.
+func TestFakeAuth(t *testing.T) {
+	srv, _ := newPair(t, mxchiptest.Options{})
+	tests := []struct {
+		header string
+		status int
+		detail string
+	}{
+		{"Token " + mxchiptest.SeedToken, http.StatusOK, ""},
+		{"token " + mxchiptest.SeedToken, http.StatusOK, ""},
+		{"", http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"Bearer " + mxchiptest.SeedToken, http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"token", http.StatusUnauthorized, "Invalid token header. No credentials provided."},
+		{"token a b", http.StatusUnauthorized, "Invalid token header. Token string should not contain spaces."},
+		{"token " + strings.ToUpper(mxchiptest.SeedToken), http.StatusUnauthorized, "Invalid token."},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/ota/device/?product_id=p&wifi_version=1&mcu_version=1", nil)
+		if tt.header != "" {
+			req.Header.Set("Authorization", tt.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.detail) {
+			t.Errorf("Authorization %q = %d %s, want %d %q", tt.header, resp.StatusCode, b, tt.status, tt.detail)
+		}
+	}
+}
