@@ -68,12 +68,13 @@ func (c *Client) list(ctx context.Context) ([]Firmware, error) {
 			params["ProductKey"] = c.cfg.ProductKey
 		}
 		var a listAnswer
-		if err := c.call(ctx, fmt.Sprintf("check (ListOTAFirmware page %d)", page), "ListOTAFirmware", params, &a); err != nil {
+		op := fmt.Sprintf("check (ListOTAFirmware page %d)", page)
+		if err := c.call(ctx, op, "ListOTAFirmware", params, &a); err != nil {
 			return nil, err
 		}
 		for i, fw := range a.FirmwareInfo {
 			if fw.FirmwareID == "" || strings.TrimSpace(string(fw.DestVersion)) == "" {
-				return nil, &transport.Error{API: api, Op: "check", Msg: fmt.Sprintf("ListOTAFirmware page %d entry %d has no FirmwareId or DestVersion", page, i+1)}
+				return nil, &transport.Error{API: api, Op: op, Msg: fmt.Sprintf("entry %d has no FirmwareId or DestVersion", i+1)}
 			}
 		}
 		all = append(all, a.FirmwareInfo...)

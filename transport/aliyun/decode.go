@@ -204,9 +204,22 @@ func decode(raw []byte, v any) error {
 	if err := json.Unmarshal(t, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("field %q: want a %s, got %s", te.Field, te.Type, te.Value)
+			return fmt.Errorf("field %q: want a %s, got %s", fieldPath(te.Field), te.Type, te.Value)
 		}
 		return fmt.Errorf("answer: %w", err)
 	}
 	return nil
+}
+
+// fieldPath drops the names of embedded helper structs from a decode error's
+// field path: "FirmwareInfo.plain.Status" → "FirmwareInfo.Status".
+func fieldPath(f string) string {
+	parts := strings.Split(f, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "plain" && p != "envelope" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
