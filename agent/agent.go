@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -36,6 +37,9 @@ type Options struct {
 	// waits between checks (the systemd watchdog's sign of life).
 	Heartbeat      func()
 	HeartbeatEvery time.Duration
+	// ReadOnly loads the state without moving a corrupt file aside (for
+	// commands that do not hold the lock, such as check).
+	ReadOnly bool
 	// Jitter returns a uniform random duration in [0, n); nil: math/rand/v2.
 	Jitter func(n time.Duration) time.Duration
 }
@@ -76,7 +80,17 @@ func New(o Options) (*Agent, error) {
 		}
 		o.HTTP = hc
 	}
-	st, err := o.Store.Load()
+	var st *state.State
+	var err error
+	if !o.ReadOnly {
+		st, err = o.Store.Load()
+	} else {
+		st, err = o.Store.Read()
+		var ce *state.CorruptError
+		if errors.As(err, &ce) {
+			st, err = &state.State{Warning: ce.Error()}, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,176 @@
+// Command ota-agent keeps the firmware of one device current from one OTA
+// API: see README.md and `ota-agent help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"ota-agent/agent/config"
+)
+
+// Stamped by the Makefile: -X main.version= -X main.commit= -X main.date=.
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// Exit statuses (SPEC §7).
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError is a bad command line or configuration: exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+
+// env is what every command gets.
+type env struct {
+	cfgPath   string
+	logFormat string
+	logLevel  string
+	log       *slog.Logger
+	stdout    io.Writer
+	stderr    io.Writer
+	args      []string // after the command name
+}
+
+const usage = `usage: ota-agent [-c FILE] [--log-format text|json] [--log-level debug|info|warn|error] COMMAND
+
+commands:
+  run                       the daemon: poll, apply policy, install, report
+  check [--json]            ask the API once; print offers and decisions; change nothing
+  update [--yes] [--force] [--component N]
+                            check, then install what policy allows
+  install [--component N] [--md5 H] [--sha256 H] [--version V] PATH|URL
+                            install an image or package by hand
+  status [--json]           components, versions, phases, held and failed versions
+  approve [COMPONENT|--all] approve held prompt offers
+  commit                    finish a pending A/B install
+  rollback                  abandon a pending A/B install
+  service install|uninstall|start|stop|status
+                            manage the systemd service
+  config check              validate the configuration and print it resolved (secrets masked)
+  version                   version, commit, build date, Go version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses the global flags, runs one command and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("ota-agent", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.cfgPath, "c", config.DefaultPath, "configuration file")
+	fs.StringVar(&e.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		return report(stderr, usagef("%v (see ota-agent help)", err))
+	}
+	log, err := newLogger(stderr, e.logFormat, e.logLevel)
+	if err != nil {
+		return report(stderr, err)
+	}
+	e.log = log
+	if fs.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	name := fs.Arg(0)
+	e.args = fs.Args()[1:]
+	cmd, ok := commands[name]
+	if !ok {
+		return report(stderr, usagef("unknown command %q (see ota-agent help)", name))
+	}
+	return report(stderr, cmd(ctx, e))
+}
+
+// commands maps each command name to its function.
+var commands map[string]func(ctx context.Context, e *env) error
+
+func init() {
+	commands = map[string]func(ctx context.Context, e *env) error{
+		"run":      cmdDaemon,
+		"check":    cmdCheck,
+		"update":   cmdUpdate,
+		"install":  cmdInstall,
+		"status":   cmdStatus,
+		"approve":  cmdApprove,
+		"commit":   cmdCommit,
+		"rollback": cmdRollback,
+		"service":  cmdService,
+		"config":   cmdConfig,
+		"version":  cmdVersion,
+		"help":     func(_ context.Context, e *env) error { fmt.Fprint(e.stdout, usage); return nil },
+	}
+}
+
+// report prints err as one line and returns its exit status.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "ota-agent: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+	var ue *usageError
+	var ce *config.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// loadConfig reads -c; its errors are *config.Error (exit 2).
+func (e *env) loadConfig() (*config.Config, error) {
+	return config.Load(e.cfgPath)
+}
+
+// flags parses a command's own flags; positional arguments are returned.
+func (e *env) flags(name string, fs *flag.FlagSet, maxArgs int) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(e.args); err != nil {
+		return nil, usagef("%s: %v", name, err)
+	}
+	if fs.NArg() > maxArgs {
+		return nil, usagef("%s: unexpected argument %q", name, fs.Arg(maxArgs))
+	}
+	return fs.Args(), nil
+}
