@@ -86,7 +86,7 @@ func Open(cfg Config) (*File, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &File{cfg: cfg, name: filepath.Base(cfg.Path), log: cfg.Log}
+	p := &File{cfg: cfg, name: portName(cfg.Path), log: cfg.Log}
 	if err := p.open(); err != nil {
 		return nil, err
 	}
@@ -132,6 +132,15 @@ func (p *File) open() error {
 		}
 	}
 	return nil
+}
+
+// portName shortens a device path for messages: /dev/ttyS2 → ttyS2,
+// /dev/pts/7 → pts/7.
+func portName(path string) string {
+	if dir := filepath.Dir(path); filepath.Base(dir) == "pts" {
+		return "pts/" + filepath.Base(path)
+	}
+	return filepath.Base(path)
 }
 
 // String implements Port: "ttyS2@115200".
