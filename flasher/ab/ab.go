@@ -132,9 +132,14 @@ func (t *Target) Arm(ctx context.Context, slot string) error {
 	return nil
 }
 
-// Commit marks the booted slot good: its boot counting ends. Committing an
-// already committed slot is a no-op; committing while another slot is armed
-// to boot next fails with ErrNotBooted.
+// Commit marks the booted slot good: its boot counting ends and it boots
+// first. Committing an already committed slot is harmless; committing while
+// another slot is armed to boot next fails with ErrNotBooted.
+//
+// Call it on every start once the running slot is healthy, also after a
+// fallback, not only after an update: RAUC's boot script counts down the
+// booted slot on every boot (RAUC runs "rauc status mark-good" each boot),
+// so a slot never marked good again is abandoned after Attempts boots.
 func (t *Target) Commit(ctx context.Context) error {
 	booted, err := t.Booted(ctx)
 	if err != nil {

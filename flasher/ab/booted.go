@@ -54,7 +54,7 @@ func (t *Target) fromCmdline(cmdline string) (string, bool, error) {
 func (t *Target) fromRootDevice(cmdline string) (string, bool) {
 	var cands []string
 	for _, f := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(f, "root="); ok && strings.HasPrefix(v, "/dev/") {
+		if v, ok := strings.CutPrefix(f, "root="); ok && strings.HasPrefix(v, "/") {
 			cands = append(cands, v)
 		}
 	}

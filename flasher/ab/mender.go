@@ -96,10 +96,19 @@ func (m mender) rollback(vars map[string]string, booted string) (string, error) 
 	return next, nil
 }
 
+// fromEnv trusts mender_boot_part except right after Arm: with
+// upgrade_available=1 and bootcount=0 no bootloader has tried the armed
+// slot yet, so the other one is running.
 func (m mender) fromEnv(vars map[string]string) (string, error) {
 	s, ok := m.slotOf(vars)
 	if !ok {
 		return "", fmt.Errorf("%w: %s=%q matches no slot partition %v", ErrUnknownBoot, VarMenderPart, vars[VarMenderPart], m.part)
+	}
+	if vars[VarUpgradeAvailable] == "1" && vars[VarBootcount] == "0" {
+		if s == m.slots[0] {
+			return m.slots[1], nil
+		}
+		return m.slots[0], nil
 	}
 	return s, nil
 }

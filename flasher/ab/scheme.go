@@ -111,13 +111,24 @@ func (r rauc) rollback(vars map[string]string, booted string) (string, error) {
 	return next, nil
 }
 
+// fromEnv answers only when the environment is unambiguous: the first slot
+// in BOOT_ORDER with attempts left, if a boot has already counted it down.
+// A full counter is either freshly armed (not booted yet) or committed
+// (booted), which the environment cannot tell apart: then it is an error
+// rather than a guess that could make the booted slot look inactive.
 func (r rauc) fromEnv(vars map[string]string) (string, error) {
 	for _, s := range r.order(vars) {
-		if Left(vars, s) > 0 && contains(r.slots, s) {
-			return s, nil
+		n := Left(vars, s)
+		if n <= 0 || !contains(r.slots, s) {
+			continue
 		}
+		if n >= r.attempts {
+			break
+		}
+		return s, nil
 	}
-	return "", fmt.Errorf("%w: no slot in %s=%q has attempts left", ErrUnknownBoot, VarBootOrder, vars[VarBootOrder])
+	return "", fmt.Errorf("%w: %s=%q does not say which slot runs; pass rauc.slot= or ota.slot= on the kernel command line",
+		ErrUnknownBoot, VarBootOrder, vars[VarBootOrder])
 }
 
 func contains(list []string, s string) bool {

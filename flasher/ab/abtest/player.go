@@ -1,0 +1,124 @@
+package abtest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"ota-agent/flasher/ab"
+	"ota-agent/platform/grubenv"
+)
+
+// Boot plays one power-on: the bootloader reads the environment, counts the
+// boot by the scheme's rules, stores the environment if the rules say so,
+// and boots a slot, whose name it returns; the kernel command line is then
+// what that boot would pass.
+//
+//   - rauc (contrib/uboot.sh): the first slot in BOOT_ORDER with attempts
+//     left is decremented and booted; with none left all counters are reset
+//     and the board resets, which boots the first slot again.
+//   - mender on U-Boot (bootcount_env.c, altbootcmd): with
+//     upgrade_available=1, bootcount++; beyond bootlimit the other partition
+//     is chosen and upgrade_available cleared.
+//   - mender on GRUB (grub-mender-grubenv): with upgrade_available=1 a
+//     second boot (bootcount already 1) swaps partitions; the first sets
+//     bootcount=1.
+func (r *Rig) Boot(ctx context.Context) (string, error) {
+	var slot string
+	err := r.update(ctx, func(v map[string]string) error {
+		var err error
+		if r.rc.Scheme == "mender" {
+			slot, err = r.bootMender(v)
+		} else {
+			slot, err = r.bootRauc(v)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("abtest: boot: %w", err)
+	}
+	return slot, r.setCmdline(slot)
+}
+
+func (r *Rig) bootRauc(v map[string]string) (string, error) {
+	order := strings.Fields(v[ab.VarBootOrder])
+	if _, ok := v[ab.VarBootOrder]; !ok {
+		order = []string{"A", "B"}
+	}
+	for range 2 { // the second pass is the board after "reset"
+		for _, s := range order {
+			if n := ab.Left(v, s); n > 0 && (s == "A" || s == "B") {
+				v[ab.LeftVar(s)] = strconv.FormatInt(int64(n-1), 16) // setexpr writes hex
+				return s, nil
+			}
+		}
+		for _, s := range []string{"A", "B"} {
+			v[ab.LeftVar(s)] = "3"
+		}
+	}
+	return "", fmt.Errorf("rauc: no bootable slot in BOOT_ORDER=%q", v[ab.VarBootOrder])
+}
+
+func (r *Rig) bootMender(v map[string]string) (string, error) {
+	if v[ab.VarUpgradeAvailable] == "1" {
+		if r.rc.Bootloader == "grub" {
+			if v[ab.VarBootcount] != "0" {
+				menderSwap(v)
+			} else {
+				v[ab.VarBootcount] = "1"
+			}
+		} else {
+			count, _ := strconv.Atoi(v[ab.VarBootcount])
+			limit, err := strconv.Atoi(v[ab.VarBootlimit])
+			if err != nil {
+				limit = 1
+			}
+			v[ab.VarBootcount] = strconv.Itoa(count + 1)
+			if limit != 0 && count+1 > limit {
+				menderSwap(v) // altbootcmd = mender_altbootcmd
+			}
+		}
+	}
+	switch v[ab.VarMenderPart] {
+	case "2":
+		return "A", nil
+	case "3":
+		return "B", nil
+	}
+	return "", fmt.Errorf("mender: mender_boot_part=%q names no partition", v[ab.VarMenderPart])
+}
+
+func menderSwap(v map[string]string) {
+	next := "2"
+	if v[ab.VarMenderPart] == "2" {
+		next = "3"
+	}
+	v[ab.VarMenderPart], v[ab.VarMenderPartHex] = next, next
+	v[ab.VarUpgradeAvailable] = "0"
+}
+
+// update is one bootloader store (saveenv / save_env).
+func (r *Rig) update(ctx context.Context, fn func(map[string]string) error) error {
+	if r.rc.Bootloader != "grub" {
+		s, err := r.ubootStore()
+		if err != nil {
+			return err
+		}
+		return s.Update(ctx, fn)
+	}
+	e, err := grubenv.ReadFile(r.Config.GrubEnv)
+	if err != nil {
+		return err
+	}
+	v := e.Map()
+	if err := fn(v); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		e.Set(k, v[k])
+	}
+	return grubenv.WriteFile(r.Config.GrubEnv, e)
+}
