@@ -8,8 +8,12 @@ import (
 	"ota-agent/agent/config"
 	"ota-agent/flasher"
 	"ota-agent/flasher/ab"
+	"ota-agent/flasher/file"
+	"ota-agent/flasher/stm32"
 	"ota-agent/transport"
 	"ota-agent/transport/akaso"
+	"ota-agent/transport/aliyun"
+	"ota-agent/transport/mxchip"
 	"ota-agent/transport/download"
 	"ota-agent/transport/upgradelink"
 )
@@ -42,8 +46,20 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 		u := s.UpgradeLink
 		return upgradelink.New(upgradelink.Config{BaseURL: s.BaseURL, AccessKey: u.AccessKey, SecretKey: u.SecretKey, Kind: u.Kind, Key: u.Key, Arch: u.Arch,
 			Component: u.Component, DevModelKey: cfg.Device.Model, DevKey: cfg.Device.ID, Client: hc, Log: log}), nil
+	case "mxchip":
+		m := s.MXChip
+		return mxchip.New(mxchip.Config{BaseURL: s.BaseURL, ProductID: m.ProductID, Token: m.Token, DeviceID: cfg.Device.ID,
+			MCUComponent: m.MCUComponent, WiFiComponent: m.WiFiComponent, Client: hc, Log: log}), nil
+	case "aliyun":
+		y := s.Aliyun
+		ep := y.Endpoint
+		if ep == "" {
+			ep = s.BaseURL
+		}
+		return aliyun.New(aliyun.Config{Endpoint: ep, Region: y.Region, AccessKeyID: y.AccessKeyID, AccessKeySecret: y.AccessKeySecret,
+			ProductKey: y.ProductKey, AcceptStatus: y.AcceptStatus, Modules: y.Modules, Client: hc, Log: log}), nil
 	}
-	return nil, fmt.Errorf("server.api %q is not supported by this build of ota-agent (supported: akaso, upgradelink)", s.API)
+	return nil, fmt.Errorf("server.api %q is not supported (want akaso, mxchip, upgradelink or aliyun)", s.API)
 }
 
 // NewTargets builds the target of every configured component. A component
@@ -64,8 +80,21 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.AB[c.Name] = tg
+		case "file":
+			tg, err := file.New(file.Config{Path: c.Path, Mode: c.FileMode(), PostInstall: c.PostInstall, Log: log})
+			if err != nil {
+				return t, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			t.Images[c.Name] = tg
+		case "stm32":
+			tg, err := stm32.NewTarget(stm32.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
+				Address: uint32(c.Address), Verify: c.Verify, Name: c.Name, Log: log})
+			if err != nil {
+				return t, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			t.Images[c.Name] = tg
 		default:
-			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab)", c.Name, c.Type)
+			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab, file, stm32)", c.Name, c.Type)
 		}
 	}
 	return t, nil
