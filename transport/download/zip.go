@@ -258,5 +258,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 	if c.left < 0 {
 		return 0, fmt.Errorf("%w: entry %q is larger than its declared size", ErrPackage, c.name)
 	}
+	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
+		// archive/zip reports an entry longer than declared as ErrFormat.
+		return n, fmt.Errorf("%w: entry %q is larger than its declared size or corrupt: %w", ErrPackage, c.name, err)
+	}
 	return n, err
 }
