@@ -13,8 +13,8 @@ import (
 	"ota-agent/transport"
 	"ota-agent/transport/akaso"
 	"ota-agent/transport/aliyun"
-	"ota-agent/transport/mxchip"
 	"ota-agent/transport/download"
+	"ota-agent/transport/mxchip"
 	"ota-agent/transport/upgradelink"
 )
 
