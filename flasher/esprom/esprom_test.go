@@ -201,7 +201,7 @@ func TestFaults(t *testing.T) {
 		{"corrupt bytes", espromtest.Faults{Seed: 1, CorruptRate: 0.05}, false, nil},
 		{"corrupt bytes plain", espromtest.Faults{Seed: 2, CorruptRate: 0.05}, true, nil},
 		{"dropped replies", espromtest.Faults{Seed: 3, DropRate: 0.05}, false, nil},
-		{"stalls", espromtest.Faults{Seed: 4, StallRate: 0.05, Stall: 1500 * time.Millisecond}, true, nil},
+		{"stalls", espromtest.Faults{Seed: 4, StallRate: 0.02, Stall: 1500 * time.Millisecond}, true, nil},
 		{"reset mid-transfer", espromtest.Faults{ResetAtData: 40}, false, nil},
 		{"every block corrupt", espromtest.Faults{Seed: 5, CorruptRate: 1}, false, &esprom.ROMError{Op: esprom.OpFlashDeflData, Code: esprom.ErrCodeChecksum}},
 		{"line dead mid-transfer", espromtest.Faults{DeadAtData: 30}, true, esprom.ErrNoReply},

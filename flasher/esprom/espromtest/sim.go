@@ -226,10 +226,9 @@ func (s *Sim) reply(ctx context.Context, op esprom.Op, value uint32, body []byte
 		status = []byte{1, code, 0, 0}
 	}
 	pk := esprom.SlipEncode(esprom.Response{Op: op, Value: value, Data: append(append([]byte(nil), body...), status...)}.Encode())
-	wait := time.Until(s.rxFree) + s.opts.Latency
-	if d := s.shaper.Delay(time.Now().Add(max(wait, 0)), len(pk)); d > 0 {
-		wait = d
-	}
+	now := time.Now()
+	at := now.Add(max(time.Until(s.rxFree), 0) + s.opts.Latency) // request fully received, then turnaround
+	wait := at.Sub(now) + s.shaper.Delay(at, len(pk))            // then the reply crosses the line
 	if wait > 0 {
 		if err := sleep(ctx, wait); err != nil {
 			return nil
