@@ -2,6 +2,7 @@ package akaso
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -113,7 +114,7 @@ func (c *Client) fetch(ctx context.Context) ([]Entry, error) {
 		return nil, err
 	}
 	if err := transport.StatusError(apiName, "check", resp, body); err != nil {
-		return nil, explainStatus(err.(*transport.Error), u)
+		return nil, explainStatus(err, u)
 	}
 	entries, err := Decode(body)
 	if err != nil {
@@ -208,7 +209,11 @@ func checkSrc(src string) error {
 
 // explainStatus names the URL in a bad-status error and, for a 404, the
 // likely configuration slip.
-func explainStatus(e *transport.Error, u string) error {
+func explainStatus(err error, u string) error {
+	var e *transport.Error
+	if !errors.As(err, &e) {
+		return err
+	}
 	e.Msg = "GET " + u + ": " + e.Msg
 	if e.Status == http.StatusNotFound {
 		e.Msg += "; check server.base_url: it is the prefix before " + ListPath + ` (e.g. "http://host:8080/akaso")`

@@ -112,13 +112,27 @@ func decodeEntry(raw json.RawMessage) (Entry, error) {
 		if errors.As(err, &te) {
 			return Entry{}, fmt.Errorf("field %q is a JSON %s, want a string", te.Field, te.Value)
 		}
-		return Entry{}, err
+		return Entry{}, fmt.Errorf("field %q: %w", lenientField(raw), err)
 	}
 	return Entry{
 		UID: string(w.UID), MD5Check: w.MD5Check, ModifyDate: w.ModifyDate, OTALog: w.OTALog,
 		Model: w.Model, Src: w.Src, VersionName: w.VersionName, FileSize: string(w.FileSize),
 		MinVersionName: w.MinVersionName,
 	}, nil
+}
+
+// lenientField names the uid or fileSize field that is neither a string nor
+// a number in an entry.
+func lenientField(raw []byte) string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &m)
+	for _, f := range []string{"uid", "fileSize"} {
+		var ns numString
+		if v, ok := m[f]; ok && ns.UnmarshalJSON(v) != nil {
+			return f
+		}
+	}
+	return "uid or fileSize"
 }
 
 // unwrap returns the array an object answer carries in "data", or an error

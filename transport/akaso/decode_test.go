@@ -80,8 +80,9 @@ func TestDecode(t *testing.T) {
 		{name: "null entry", body: `[null]`, wantErr: "entry 0: got JSON null"},
 		{name: "md5check as number", body: `[{"uid":"1"},{"md5check":123}]`, wantErr: `entry 1: field "md5check" is a JSON number, want a string`},
 		{name: "model as array", body: `[{"model":["x"]}]`, wantErr: `field "model" is a JSON array`},
-		{name: "uid as bool", body: `[{"uid":true}]`, wantErr: "got a JSON boolean, want a string or a number"},
+		{name: "uid as bool", body: `[{"uid":true}]`, wantErr: `entry 0: field "uid": got a JSON boolean, want a string or a number`},
 		{name: "uid as object", body: `[{"uid":{}}]`, wantErr: "want a string or a number"},
+		{name: "fileSize as array", body: `[{"uid":"1","fileSize":[]}]`, wantErr: `field "fileSize": got a JSON array`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,8 @@ func (c *Client) CheckURL(wifiVersion, mcuVersion string) string {
 
 // Check implements transport.API: it sends the current MCU and Wi-Fi
 // versions from dev.Versions and returns one offer per file the server
-// says is needed. Every failure is a *transport.Error.
+// says is needed, with Extra["ota_type"] set to "0" or "1" and customize as
+// Notes. Every failure is a *transport.Error.
 func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.Offer, error) {
 	wifi, mcu, err := c.currentVersions(dev.Versions)
 	if err != nil {

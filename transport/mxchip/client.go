@@ -93,7 +93,7 @@ func (c *Client) do(req *http.Request, op string) (Meta, []byte, error) {
 		return Meta{}, nil, err
 	}
 	if err := transport.StatusError(apiName, op, resp, body); err != nil {
-		return Meta{}, nil, explainStatus(err.(*transport.Error), req, body)
+		return Meta{}, nil, explainStatus(err, req, body)
 	}
 	meta, _, err := DecodeEnvelope(body)
 	if err != nil {

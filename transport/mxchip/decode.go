@@ -53,10 +53,24 @@ func (n *lenientInt) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("got %s, want an integer", describe(b))
+		return &intError{got: describe(b)}
 	}
 	n.v, n.set = v, true
 	return nil
+}
+
+// intError is a lenientInt that holds no integer; the caller names the field.
+type intError struct{ got string }
+
+func (e *intError) Error() string { return "got " + e.got + ", want an integer" }
+
+// fieldErrAt names field in an intError, and rewords a json type error.
+func fieldErrAt(field string, err error) error {
+	var ie *intError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("field %q: %w", field, err)
+	}
+	return fieldErr(err)
 }
 
 type wireEnvelope struct {
@@ -76,7 +90,7 @@ func DecodeEnvelope(body []byte) (Meta, json.RawMessage, error) {
 	}
 	var env wireEnvelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return Meta{}, nil, fmt.Errorf("decode envelope: %w", fieldErr(err))
+		return Meta{}, nil, fmt.Errorf("decode envelope: %w", fieldErrAt("meta.code", err))
 	}
 	if env.Meta == nil || !env.Meta.Code.set {
 		return Meta{}, nil, ErrNoMeta
@@ -109,7 +123,7 @@ func DecodeCheck(body []byte) (Meta, CheckData, error) {
 		Files   []wireFile `json:"files"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return meta, CheckData{}, fmt.Errorf("data: %w", fieldErr(err))
+		return meta, CheckData{}, fmt.Errorf("data: %w", fieldErrAt("files.ota_type", err))
 	}
 	if w.NeedOTA == nil {
 		return meta, CheckData{}, errors.New("data: need_ota is missing")

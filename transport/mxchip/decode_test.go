@@ -82,7 +82,7 @@ func TestDecodeCheck(t *testing.T) {
 		{name: "data only", body: `{"data":{"need_ota":true}}`, wantErr: "no meta.code"},
 		{name: "meta without code", body: `{"meta":{"message":"x"},"data":{}}`, wantErr: "no meta.code"},
 		{name: "meta null", body: `{"meta":null}`, wantErr: "no meta.code"},
-		{name: "code as bool", body: `{"meta":{"code":false}}`, wantErr: "got a JSON boolean, want an integer"},
+		{name: "code as bool", body: `{"meta":{"code":false}}`, wantErr: `field "meta.code": got a JSON boolean, want an integer`},
 		{name: "code as float", body: `{"meta":{"code":0.5}}`, wantErr: "want an integer"},
 		{name: "array", body: `[{"meta":{"code":0}}]`, wantErr: "got a JSON array, want a {\"meta\",\"data\"} object"},
 		{name: "html", body: `<html>502</html>`, wantErr: "got an HTML page"},
@@ -96,7 +96,7 @@ func TestDecodeCheck(t *testing.T) {
 		{name: "files object", body: `{"meta":{"code":0},"data":{"need_ota":true,"files":{}}}`, wantErr: `field "files" is a JSON object`},
 		{name: "md5 number", body: `{"meta":{"code":0},"data":{"need_ota":true,"files":[{"md5":5,"ota_type":0}]}}`, wantErr: `field "files.md5" is a JSON number`},
 		{name: "ota_type missing", body: `{"meta":{"code":0},"data":{"need_ota":true,"files":[{"version":"1"}]}}`, wantErr: "files[0] has no ota_type"},
-		{name: "ota_type bad", body: `{"meta":{"code":0},"data":{"need_ota":true,"files":[{"ota_type":"wifi"}]}}`, wantErr: "want an integer"},
+		{name: "ota_type bad", body: `{"meta":{"code":0},"data":{"need_ota":true,"files":[{"ota_type":"wifi"}]}}`, wantErr: `field "files.ota_type": got a JSON string, want an integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -75,7 +76,11 @@ func codeError(op string, req *http.Request, m Meta) error {
 
 // explainStatus adds what the body says (meta or a Django REST framework
 // "detail") and a hint to a bad-status error.
-func explainStatus(e *transport.Error, req *http.Request, body []byte) error {
+func explainStatus(err error, req *http.Request, body []byte) error {
+	var e *transport.Error
+	if !errors.As(err, &e) {
+		return err
+	}
 	var drf struct {
 		Detail string `json:"detail"`
 	}
