@@ -3,6 +3,7 @@ package downloadtest
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -55,6 +56,7 @@ type Server struct {
 
 	served   atomic.Int64
 	requests atomic.Int64
+	sndbuf   atomic.Int64
 }
 
 // NewUnstarted returns a server for c that the caller starts (Start or
@@ -62,7 +64,30 @@ type Server struct {
 func NewUnstarted(c Content) *Server {
 	s := &Server{content: c, corruptAt: -1, modTime: time.Unix(1700000000, 0)}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	s.Server.Listener = &bufListener{Listener: s.Server.Listener, s: s}
 	return s
+}
+
+// SetSendBuffer sets SO_SNDBUF on connections accepted from now on (0 =
+// kernel default). Small buffers make Served close to what the client has
+// actually received, for tests that count re-downloaded bytes.
+func (s *Server) SetSendBuffer(n int) { s.sndbuf.Store(int64(n)) }
+
+// bufListener applies the server's send buffer size to each connection.
+type bufListener struct {
+	net.Listener
+	s *Server
+}
+
+// Accept implements net.Listener.
+func (l *bufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if n := l.s.sndbuf.Load(); err == nil && n > 0 {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(int(n))
+		}
+	}
+	return c, err
 }
 
 // New returns a started plain-http server for c; the caller closes it.
