@@ -8,6 +8,7 @@ import (
 	"ota-agent/agent/config"
 	"ota-agent/flasher"
 	"ota-agent/flasher/ab"
+	"ota-agent/flasher/esprom"
 	"ota-agent/flasher/file"
 	"ota-agent/flasher/stm32"
 	"ota-agent/transport"
@@ -93,8 +94,15 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.Images[c.Name] = tg
+		case "esp":
+			tg, err := esprom.NewTarget(esprom.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
+				Chip: c.Chip, Offset: uint32(c.Offset), Log: log})
+			if err != nil {
+				return t, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			t.Images[c.Name] = tg
 		default:
-			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab, file, stm32)", c.Name, c.Type)
+			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab, file, stm32, esp)", c.Name, c.Type)
 		}
 	}
 	return t, nil
