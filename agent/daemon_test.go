@@ -158,4 +158,3 @@ func TestLoopPromptTimeoutWakes(t *testing.T) {
 		}
 	})
 }
-

@@ -1,0 +1,354 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ota-agent/agent/state"
+	"ota-agent/transport/akaso/akasotest"
+)
+
+// bin is the ota-agent binary built once for this test run.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ota-agent-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "ota-agent")
+	out, err := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version=v9.9.9-test", ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the binary.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBin(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return r
+}
+
+// specConfig writes the SPEC §8 example with its paths moved under a temp
+// dir, secrets present (mode 0600), and returns the config path.
+func specConfig(t *testing.T, edit func(string) string) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	b, err := os.ReadFile("testdata/spec.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), "@DIR@", dir)
+	if edit != nil {
+		text = edit(text)
+	}
+	for _, f := range []string{"mxchip.token", "upgradelink.secret", "aliyun.secret"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("s3cr3t-"+f+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path = filepath.Join(dir, "agent.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+func TestVersion(t *testing.T) {
+	r := runBin(t, "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "ota-agent v9.9.9-test") || !strings.Contains(r.stdout, "go1.") {
+		t.Errorf("version = %+v", r)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"--log-format", "xml", "version"}, {"status", "extra"}, {}, {"approve"}} {
+		r := runBin(t, args...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestConfigCheckSpecExample(t *testing.T) {
+	for _, api := range []string{"akaso", "mxchip", "upgradelink", "aliyun"} {
+		t.Run(api, func(t *testing.T) {
+			path, _ := specConfig(t, func(s string) string {
+				s = strings.Replace(s, `api = "akaso"`, `api = "`+api+`"`, 1)
+				if api == "upgradelink" { // versionCode integers
+					s = strings.Replace(s, `version = "1.0.0"`, `version = "100"`, 1)
+				}
+				return s
+			})
+			r := runBin(t, "-c", path, "config", "check")
+			if r.code != 0 {
+				t.Fatalf("config check: exit %d: %s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout, "s3cr3t") {
+				t.Errorf("secret printed:\n%s", r.stdout)
+			}
+			if api != "akaso" && !strings.Contains(r.stdout, "****") {
+				t.Errorf("no masked secret in:\n%s", r.stdout)
+			}
+			for _, key := range []string{`poll_interval = "6h"`, `name = "settings"`, `scheme = "rauc"`} {
+				if !strings.Contains(r.stdout, key) {
+					t.Errorf("resolved config lacks %s", key)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigCheckBadFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		prep func(dir string)
+		want string
+	}{
+		{"unknown key", func(s string) string { return strings.Replace(s, "[policy]", "[policy]\nfrobnicate = 1", 1) }, nil, "frobnicate"},
+		{"bad duration", func(s string) string { return strings.Replace(s, `poll_interval = "6h"`, `poll_interval = "6 hours"`, 1) }, nil, "poll_interval"},
+		{"world-readable secret", func(s string) string { return strings.Replace(s, `api = "akaso"`, `api = "mxchip"`, 1) },
+			func(dir string) { os.Chmod(filepath.Join(dir, "mxchip.token"), 0o644) }, "token_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, dir := specConfig(t, tt.edit)
+			if tt.prep != nil {
+				tt.prep(dir)
+			}
+			r := runBin(t, "-c", path, "config", "check")
+			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+			if r.code != 2 || len(lines) != 1 || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit 2 and one line naming %s", r.code, r.stderr, r.stdout, tt.want)
+			}
+		})
+	}
+}
+
+// keys returns the sorted keys of a JSON object.
+func keys(t *testing.T, m map[string]json.RawMessage) []string {
+	t.Helper()
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func hasAll(t *testing.T, what string, m map[string]json.RawMessage, want ...string) {
+	t.Helper()
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s lacks %q (has %v)", what, k, keys(t, m))
+		}
+	}
+}
+
+func TestStatusJSONShape(t *testing.T) {
+	path, _ := specConfig(t, nil)
+	r := runBin(t, "-c", path, "status", "--json")
+	if r.code != 0 {
+		t.Fatalf("status: exit %d: %s", r.code, r.stderr)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.stdout), &top); err != nil {
+		t.Fatal(err)
+	}
+	hasAll(t, "status", top, "components", "last_check", "next_check")
+	var comps []map[string]json.RawMessage
+	if err := json.Unmarshal(top["components"], &comps); err != nil || len(comps) != 5 {
+		t.Fatalf("components = %s, %v", top["components"], err)
+	}
+	for _, c := range comps {
+		hasAll(t, "component", c, "name", "type", "version", "phase", "target_version", "progress", "held", "failed_versions", "last_error")
+		var p map[string]json.RawMessage
+		_ = json.Unmarshal(c["progress"], &p)
+		hasAll(t, "progress", p, "done", "total")
+	}
+}
+
+// akasoConfig is a config for a fake AKASO server with one file component.
+func akasoConfig(t *testing.T, srv *akasotest.Server) (path, dir string) {
+	dir = t.TempDir()
+	text := fmt.Sprintf(`[device]
+id = "cam-1"
+model = "Brave7_Amba"
+state_dir = %q
+[server]
+api = "akaso"
+base_url = %q
+insecure_http = true
+poll_interval = "1h"
+[server.akaso]
+component = "settings"
+[[component]]
+name = "settings"
+type = "file"
+version = "1.0.0"
+path = %q
+`, filepath.Join(dir, "state"), srv.BaseURL, filepath.Join(dir, "remote.json"))
+	path = filepath.Join(dir, "agent.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+func TestCheckJSONShape(t *testing.T) {
+	srv := akasotest.NewServer(akasotest.Options{}) // the seed sample
+	t.Cleanup(srv.Close)
+	path, dir := akasoConfig(t, srv)
+	r := runBin(t, "-c", path, "check", "--json")
+	if r.code != 0 {
+		t.Fatalf("check: exit %d: %s", r.code, r.stderr)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.stdout), &top); err != nil {
+		t.Fatal(err)
+	}
+	hasAll(t, "check", top, "api", "checked_at", "offers", "decisions")
+	var ds []map[string]json.RawMessage
+	if err := json.Unmarshal(top["decisions"], &ds); err != nil || len(ds) == 0 {
+		t.Fatalf("decisions = %s, %v", top["decisions"], err)
+	}
+	for _, d := range ds {
+		hasAll(t, "decision", d, "component", "version", "action", "reason")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", state.FileName)); !os.IsNotExist(err) {
+		t.Errorf("check wrote state (%v); it must change nothing", err)
+	}
+}
+
+func md5hex(b []byte) string {
+	sum := md5.Sum(b)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// startDaemon starts `run` and waits until its local API socket exists.
+func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(bin, "-c", path, "run")
+	var stderr bytes.Buffer
+	pr, pw, _ := os.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := false
+		for sc.Scan() {
+			stderr.WriteString(sc.Text() + "\n")
+			if !once && strings.Contains(sc.Text(), "next check") {
+				once = true
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second): // a hang guard, not a speed check
+		cmd.Process.Kill()
+		t.Fatalf("daemon did not finish its first check; log:\n%s", stderr.String())
+	}
+	return cmd, &stderr
+}
+
+func TestDaemonLockStatusAndSIGTERM(t *testing.T) {
+	srv := akasotest.NewServer(akasotest.Options{})
+	t.Cleanup(srv.Close)
+	content := []byte(`{"mode": "night"}`)
+	u := srv.AddFile("settings 2.0.json", content)
+	srv.SetEntries([]akasotest.Entry{{UID: "7", Model: "Brave7_Amba", VersionName: "2.0.0", Src: u, MD5Check: md5hex(content), FileSize: "1KB"}})
+	path, dir := akasoConfig(t, srv)
+	cmd, log := startDaemon(t, path, dir)
+
+	second := runBin(t, "-c", path, "run")
+	want := fmt.Sprintf("another ota-agent (pid %d) holds %s", cmd.Process.Pid, filepath.Join(dir, "state", "lock"))
+	if second.code != 1 || !strings.Contains(second.stderr, want) {
+		t.Errorf("second run: exit %d, stderr %q; want exit 1 naming %q", second.code, second.stderr, want)
+	}
+
+	st := runBin(t, "-c", path, "status", "--json")
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(st.stdout), &top); err != nil || string(top["daemon"]) != "true" {
+		t.Errorf("status while running: %s %v; want daemon true", st.stdout, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "remote.json")); !bytes.Equal(got, content) {
+		t.Errorf("daemon did not install the offered file: %q", got)
+	}
+	if !strings.Contains(st.stdout, `"version": "2.0.0"`) {
+		t.Errorf("status after install lacks version 2.0.0:\n%s", st.stdout)
+	}
+	if string(top["last_check"]) == "null" {
+		t.Errorf("status while running has no last_check: %s", st.stdout)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after SIGTERM: %v; log:\n%s", err, log)
+		}
+	case <-time.After(30 * time.Second): // a hang guard
+		cmd.Process.Kill()
+		t.Fatalf("run ignored SIGTERM; log:\n%s", log)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state", state.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.Decode(b); err != nil {
+		t.Errorf("state after SIGTERM: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", state.SocketName)); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+	// The lock is free again.
+	if r := runBin(t, "-c", path, "approve", "--all"); !strings.Contains(r.stderr, "no held offer") {
+		t.Errorf("approve after stop: %+v", r)
+	}
+}
