@@ -242,7 +242,7 @@ func (f *fetcher) take(p []byte, total int64) error {
 	if b := f.budget(); b >= 0 && f.j.Fetched > b {
 		return backoff.Permanent(fmt.Errorf("%w: fetched %d bytes, the cap is %.1f × size = %d", ErrBudget, f.j.Fetched, f.o.Budget, b))
 	}
-	if f.j.Offset-f.synced >= f.o.SyncEvery {
+	if f.req.Journal != "" && f.j.Offset-f.synced >= f.o.SyncEvery { // without a journal a sync buys nothing
 		if err := f.checkpoint(); err != nil {
 			return backoff.Permanent(err)
 		}
