@@ -3,7 +3,6 @@ package ab
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +34,7 @@ type SlotFile struct {
 	buf   []byte // pending bytes for [bufOff, bufOff+len(buf))
 	off   int64
 	dirty int64 // bytes written since the last fdatasync
+	rb    *readback
 	log   *slog.Logger
 }
 
@@ -60,7 +60,7 @@ func OpenSlot(name, path string, need int64, log *slog.Logger) (*SlotFile, error
 		f.Close()
 		return nil, err
 	}
-	return &SlotFile{f: f, name: name, size: size, buf: make([]byte, 0, ChunkSize), log: log}, nil
+	return &SlotFile{f: f, name: name, size: size, buf: make([]byte, 0, ChunkSize), rb: newReadback(), log: log}, nil
 }
 
 // Name returns the slot name.
@@ -108,6 +108,7 @@ func (s *SlotFile) flush() error {
 		return fmt.Errorf("write slot %s (%s) at %#x: %w", s.name, s.f.Name(), s.off, err)
 	}
 	_ = blockdev.StartWriteback(s.f, s.off, n) // a hint; Sync does the real work
+	s.rb.wrote(s.off, n)
 	s.off += n
 	s.buf = s.buf[:0]
 	s.dirty += n
@@ -122,6 +123,7 @@ func (s *SlotFile) datasync() error {
 		return fmt.Errorf("slot %s: %w", s.name, err)
 	}
 	s.dirty = 0
+	s.rb.synced(context.Background(), s.f)
 	return nil
 }
 
@@ -135,7 +137,8 @@ func (s *SlotFile) Sync() error {
 
 // Verify fsyncs, drops the page cache for the first n bytes so they are
 // read from the medium, reads them back and compares their SHA-256 with sum.
-// A mismatch wraps ErrVerify.
+// Parts already read back during a sequential write (after each periodic
+// fdatasync) are not read again. A mismatch wraps ErrVerify.
 func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	if n < 0 || n > s.size {
 		return fmt.Errorf("verify slot %s: %d bytes asked, slot holds %d", s.name, n, s.size)
@@ -147,10 +150,7 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 		return fmt.Errorf("fsync slot %s: %w", s.name, err)
 	}
 	s.dirty = 0
-	if err := blockdev.DropCache(s.f, 0, n); err != nil {
-		return fmt.Errorf("slot %s: %w", s.name, err)
-	}
-	got, err := readSum(ctx, s.f, n)
+	got, err := s.rb.sum(ctx, s.f, n)
 	if err != nil {
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
@@ -164,57 +164,10 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 
 // Close flushes, fsyncs and closes the slot.
 func (s *SlotFile) Close() error {
+	s.rb.wait() // no read-back goroutine may outlive the fd
 	err := s.flush()
 	if err == nil {
 		err = s.f.Sync()
 	}
 	return errors.Join(err, s.f.Close())
-}
-
-// readSum hashes the first n bytes of f, reading the next chunk while the
-// previous one is hashed.
-func readSum(ctx context.Context, f *os.File, n int64) ([]byte, error) {
-	h := sha256.New()
-	type chunk struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan chunk, 2)
-	free := make(chan []byte, 3)
-	for range 3 {
-		free <- make([]byte, ChunkSize)
-	}
-	go func() {
-		defer close(ch)
-		for off := int64(0); off < n; {
-			var b []byte
-			select {
-			case b = <-free:
-			case <-ctx.Done():
-				ch <- chunk{err: context.Cause(ctx)}
-				return
-			}
-			k := min(int64(len(b)), n-off)
-			m, err := f.ReadAt(b[:k], off)
-			if err != nil {
-				ch <- chunk{err: fmt.Errorf("read back at %#x: %w", off, err)}
-				return
-			}
-			ch <- chunk{b: b[:m]}
-			off += int64(m)
-		}
-	}()
-	var err error
-	for c := range ch {
-		if c.err != nil {
-			err = c.err
-			continue
-		}
-		h.Write(c.b)
-		free <- c.b[:cap(c.b)]
-	}
-	if err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }
