@@ -98,7 +98,11 @@ func (c *Conn) command(ctx context.Context, code byte) error {
 	if err := c.send(EncodeCommand(code)); err != nil {
 		return err
 	}
-	if err := c.ack(ctx, c.wire(3, 0)); err != nil {
+	err := c.ack(ctx, c.wire(3, 0))
+	if errors.Is(err, ErrNoAck) {
+		return fmt.Errorf("%w: %w", &RefusedError{code}, err)
+	}
+	if err != nil {
 		return fmt.Errorf("command %#02x: %w", code, err)
 	}
 	return nil
@@ -143,7 +147,7 @@ func (c *Conn) Sync(ctx context.Context) error {
 			return nil
 		case ctx.Err() != nil:
 			return fmt.Errorf("sync: %w", ctx.Err())
-		case errors.Is(err, serial.ErrTimeout) && try == 1:
+		case errors.Is(err, serial.ErrTimeout):
 			continue
 		default:
 			return fmt.Errorf("sync: %w; check that the MCU is in its bootloader (BOOT0 high during reset), TX/RX wiring and the baud rate", err)
@@ -157,20 +161,20 @@ func (c *Conn) Get(ctx context.Context) (version byte, cmds []byte, err error) {
 	if err := c.command(ctx, CmdGet); err != nil {
 		return 0, nil, fmt.Errorf("get: %w", err)
 	}
-	b, err := c.counted(ctx, 1)
+	b, err := c.counted(ctx)
 	if err != nil {
 		return 0, nil, fmt.Errorf("get: %w", err)
 	}
 	return ParseGet(b)
 }
 
-// counted reads a count byte N and N+1+extra more bytes, then the final ACK.
-func (c *Conn) counted(ctx context.Context, extra int) ([]byte, error) {
+// counted reads a count byte N and N+1 more bytes, then the final ACK.
+func (c *Conn) counted(ctx context.Context) ([]byte, error) {
 	b := make([]byte, 1, 260)
 	if err := c.read(ctx, b, c.wire(2, 0)); err != nil {
 		return nil, err
 	}
-	b = b[:int(b[0])+2+extra-1]
+	b = b[:int(b[0])+2]
 	if err := c.read(ctx, b[1:], c.wire(len(b), 0)); err != nil {
 		return nil, err
 	}
@@ -200,7 +204,7 @@ func (c *Conn) GetID(ctx context.Context) (uint16, error) {
 	if err := c.command(ctx, CmdGetID); err != nil {
 		return 0, fmt.Errorf("get id: %w", err)
 	}
-	b, err := c.counted(ctx, 0)
+	b, err := c.counted(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("get id: %w", err)
 	}
@@ -210,7 +214,7 @@ func (c *Conn) GetID(ctx context.Context) (uint16, error) {
 // Go runs Go (0x21): the MCU jumps to addr (the vector table there).
 func (c *Conn) Go(ctx context.Context, addr uint32) error {
 	if err := c.command(ctx, CmdGo); err != nil {
-		return fmt.Errorf("go %#x: %w", addr, protected(err))
+		return fmt.Errorf("go %#x: %w", addr, err)
 	}
 	if err := c.sendAck(ctx, EncodeAddress(addr), 0); err != nil {
 		return fmt.Errorf("go %#x: address: %w", addr, err)
@@ -218,11 +222,12 @@ func (c *Conn) Go(ctx context.Context, addr uint32) error {
 	return nil
 }
 
-// protected turns a NACK to Read, Write or Go into ErrReadProtected, which
-// is what such a NACK means (AN3155 §3.4, §3.5, §3.6).
-func protected(err error) error {
-	if errors.Is(err, ErrNoAck) {
-		return fmt.Errorf("%w (NACK to the command)", ErrReadProtected)
-	}
-	return err
-}
+// RefusedError is a NACK to a command code itself (not to its address or
+// data). From Read, Write and Go it means readout protection when it
+// persists; once, it may be a corrupted command byte.
+type RefusedError struct{ Code byte }
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("command %#02x refused", e.Code) }
+
+// Unwrap returns ErrNoAck.
+func (e *RefusedError) Unwrap() error { return ErrNoAck }

@@ -33,7 +33,7 @@ func ParseVerify(s string) (Verify, error) {
 }
 
 // DefaultRetries is how many times one block, erase or read is tried.
-const DefaultRetries = 3
+const DefaultRetries = 5
 
 // Options steer Flash.
 type Options struct {
@@ -111,21 +111,24 @@ func (f *flash) identify(ctx context.Context) error {
 	if err := f.c.Sync(ctx); err != nil {
 		return err
 	}
-	ver, cmds, err := f.c.Get(ctx)
+	in := &f.res.Info
+	err := f.retry(ctx, "identify", func() (err error) {
+		if in.Version, in.Commands, err = f.c.Get(ctx); err != nil {
+			return err
+		}
+		if _, in.Option1, in.Option2, err = f.c.GetVersion(ctx); err != nil {
+			return err
+		}
+		in.PID, err = f.c.GetID(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	f.res.Info.Version, f.res.Info.Commands = ver, cmds
-	if _, f.res.Info.Option1, f.res.Info.Option2, err = f.c.GetVersion(ctx); err != nil {
-		return err
-	}
-	if f.res.Info.PID, err = f.c.GetID(ctx); err != nil {
-		return err
-	}
-	if f.res.Device, err = LookupDevice(f.res.Info.PID); err != nil {
+	if f.res.Device, err = LookupDevice(in.PID); err != nil {
 		return fmt.Errorf("get id: %w", err)
 	}
-	f.log.Info("stm32 bootloader found", "device", f.res.Device.String(), "version", f.res.Info.VersionString())
+	f.log.Info("stm32 bootloader found", "device", f.res.Device.String(), "version", in.VersionString())
 	return nil
 }
 
@@ -154,7 +157,7 @@ func (f *flash) load(img io.ReaderAt, size int64) error {
 		return fmt.Errorf("read image: got %d of %d bytes: %w", n, size, err)
 	}
 	f.total = int64(len(f.data))
-	if f.opts.Verify == VerifyReadback {
+	if f.opts.Verify == VerifyReadback || (f.opts.Verify == VerifyChecksum && !f.res.Info.Has(CmdGetChecksum)) {
 		f.total *= 2
 	}
 	return nil
@@ -165,8 +168,9 @@ func (f *flash) load(img io.ReaderAt, size int64) error {
 // its own.
 func (f *flash) checkProtection(ctx context.Context) error {
 	var b [4]byte
-	err := f.c.ReadMemory(ctx, f.opts.Address, b[:])
-	if errors.Is(err, ErrReadProtected) {
+	err := f.retry(ctx, "check readout protection", func() error { return f.c.ReadMemory(ctx, f.opts.Address, b[:]) })
+	var refused *RefusedError
+	if errors.As(err, &refused) && refused.Code == CmdReadMemory {
 		return fmt.Errorf("%w on %s: the bootloader refuses to read or write flash; removing it (Readout Unprotect, stm32flash -k) mass-erases the whole chip, so do it by hand if that is intended", ErrReadProtected, f.res.Device)
 	}
 	return err

@@ -13,7 +13,7 @@ func (c *Conn) ReadMemory(ctx context.Context, addr uint32, buf []byte) error {
 		return fmt.Errorf("read %#x: %d bytes, want 1..%d", addr, len(buf), MaxBlock)
 	}
 	if err := c.command(ctx, CmdReadMemory); err != nil {
-		return fmt.Errorf("read %#x: %w", addr, protected(err))
+		return fmt.Errorf("read %#x: %w", addr, err)
 	}
 	if err := c.sendAck(ctx, EncodeAddress(addr), 0); err != nil {
 		return fmt.Errorf("read %#x: address: %w", addr, err)
@@ -36,7 +36,7 @@ func (c *Conn) WriteMemory(ctx context.Context, addr uint32, data []byte, progra
 		return fmt.Errorf("write %#x: %d bytes: want 1..%d bytes, a multiple of 4 at a 4-aligned address", addr, len(data), MaxBlock)
 	}
 	if err := c.command(ctx, CmdWriteMemory); err != nil {
-		return fmt.Errorf("write %#x: %w", addr, protected(err))
+		return fmt.Errorf("write %#x: %w", addr, err)
 	}
 	if err := c.sendAck(ctx, EncodeAddress(addr), 0); err != nil {
 		return fmt.Errorf("write %#x: address: %w", addr, err)
@@ -97,7 +97,7 @@ func (c *Conn) GetChecksum(ctx context.Context, addr, n uint32, compute time.Dur
 		return 0, fmt.Errorf("checksum %#x+%d: want a non-zero multiple of 4 at a 4-aligned address", addr, n)
 	}
 	if err := c.command(ctx, CmdGetChecksum); err != nil {
-		return 0, fmt.Errorf("checksum %#x: %w", addr, protected(err))
+		return 0, fmt.Errorf("checksum %#x: %w", addr, err)
 	}
 	if err := c.sendAck(ctx, EncodeAddress(addr), 0); err != nil {
 		return 0, fmt.Errorf("checksum %#x: address: %w", addr, err)
@@ -119,13 +119,17 @@ func (c *Conn) GetChecksum(ctx context.Context, addr, n uint32, compute time.Dur
 // byte, a stall or a reset: it discards pending input, then sends 0x7F one
 // at a time until a reply comes (ACK: the part was reset and is synced
 // again; NACK: a half-received frame or command was completed and
-// refused), waits for the line to go quiet, and checks with Get ID.
+// refused), waits for the line to go quiet, and checks with Get ID. It
+// keeps trying for a few reply timeouts (at least 2 s), as a stalled part
+// may answer late.
 func (c *Conn) Resync(ctx context.Context) error {
 	probe := c.wire(2, 0) / 10
 	if probe < 20*time.Millisecond {
 		probe = 20 * time.Millisecond
 	}
-	for round := 0; round < 3; round++ {
+	budget := max(2*time.Second, 6*c.timeout)
+	deadline := time.Now().Add(budget)
+	for round := 0; round == 0 || time.Now().Before(deadline); round++ {
 		c.drain()
 		for i := 0; i < MaxBlock+8; i++ {
 			if err := c.send([]byte{Sync}); err != nil {
@@ -148,7 +152,7 @@ func (c *Conn) Resync(ctx context.Context) error {
 			return fmt.Errorf("resync: %w", ctx.Err())
 		}
 	}
-	return fmt.Errorf("resync: the bootloader does not answer Get ID after 3 rounds of 0x7F probes; reset the MCU into its bootloader")
+	return fmt.Errorf("resync: the bootloader did not answer Get ID within %v of 0x7F probes; reset the MCU into its bootloader", budget)
 }
 
 // quiet waits until nothing has arrived for d, discarding what comes.

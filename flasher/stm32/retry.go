@@ -2,13 +2,14 @@ package stm32
 
 import (
 	"context"
-	"errors"
-	"fmt"
+		"fmt"
 )
 
 // retry runs op up to the configured number of tries. Between tries it
 // resynchronises with the bootloader, because a lost or corrupted byte
-// leaves it mid-frame. A cancelled ctx and readout protection are final.
+// leaves it mid-frame. A cancelled ctx is final. A NACK to a command is
+// retried too: a corrupted command byte also gets one, so only a NACK that
+// persists means readout protection.
 // This is the one loop that decides between retrying and giving up.
 func (f *flash) retry(ctx context.Context, what string, op func() error) error {
 	var err error
@@ -18,9 +19,6 @@ func (f *flash) retry(ctx context.Context, what string, op func() error) error {
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, context.Cause(ctx))
-		}
-		if errors.Is(err, ErrReadProtected) {
-			return fmt.Errorf("%s: %w", what, err)
 		}
 		if try == f.opts.Retries {
 			break

@@ -19,7 +19,7 @@ func startSim(t testing.TB, opts stm32test.Options) (*stm32test.Sim, *serialtest
 		opts.Report = t.(stm32test.Reporter)
 	}
 	if opts.Log == nil {
-		opts.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
+		opts.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	sim, err := stm32test.New(opts)
 	if err != nil {

@@ -60,6 +60,10 @@ func (s *Sim) writeMemory(l *line) error {
 	if s.chance(s.opts.Faults.NACK) {
 		return l.send(nack)
 	}
+	if s.chance(s.opts.Faults.FlashFlip) {
+		data = append([]byte(nil), data...)
+		data[s.intn(len(data))] ^= 1 << s.intn(8)
+	}
 	if !s.program(a, data) {
 		return l.send(nack)
 	}

@@ -67,6 +67,9 @@ type Faults struct {
 	Drop      float64       // lose one received byte
 	NACK      float64       // refuse a Read, Write or Erase that was fine
 	ReplyFlip float64       // flip one bit of one byte sent to the host
+	// FlashFlip programs one bit wrong in a Write Memory and still ACKs
+	// it, as a worn flash cell would: only verification can catch it.
+	FlashFlip float64
 	Stall     float64       // go silent for StallFor before a reply
 	StallFor  time.Duration // 0 = 1.5 s
 	// ResetAt resets the MCU (back into its bootloader, unsynced) when it
