@@ -2,7 +2,7 @@ package stm32
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 )
 
 // retry runs op up to the configured number of tries. Between tries it

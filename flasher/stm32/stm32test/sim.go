@@ -63,10 +63,10 @@ type Options struct {
 // seeded with Seed, so a run is repeatable.
 type Faults struct {
 	Seed      uint64
-	BitFlip   float64       // flip one bit of one received byte
-	Drop      float64       // lose one received byte
-	NACK      float64       // refuse a Read, Write or Erase that was fine
-	ReplyFlip float64       // flip one bit of one byte sent to the host
+	BitFlip   float64 // flip one bit of one received byte
+	Drop      float64 // lose one received byte
+	NACK      float64 // refuse a Read, Write or Erase that was fine
+	ReplyFlip float64 // flip one bit of one byte sent to the host
 	// FlashFlip programs one bit wrong in a Write Memory and still ACKs
 	// it, as a worn flash cell would: only verification can catch it.
 	FlashFlip float64
