@@ -142,7 +142,9 @@ func TestConfigCheckBadFiles(t *testing.T) {
 		want string
 	}{
 		{"unknown key", func(s string) string { return strings.Replace(s, "[policy]", "[policy]\nfrobnicate = 1", 1) }, nil, "frobnicate"},
-		{"bad duration", func(s string) string { return strings.Replace(s, `poll_interval = "6h"`, `poll_interval = "6 hours"`, 1) }, nil, "poll_interval"},
+		{"bad duration", func(s string) string {
+			return strings.Replace(s, `poll_interval = "6h"`, `poll_interval = "6 hours"`, 1)
+		}, nil, "poll_interval"},
 		{"world-readable secret", func(s string) string { return strings.Replace(s, `api = "akaso"`, `api = "mxchip"`, 1) },
 			func(dir string) { os.Chmod(filepath.Join(dir, "mxchip.token"), 0o644) }, "token_file"},
 	}
