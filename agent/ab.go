@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 	if t == nil {
 		return fmt.Errorf("component %s: no A/B target", c.Name)
 	}
-	if of.URL == "" {
+	if of.URL == "" && !a.resolves() {
 		return fmt.Errorf("offer %s %s has no URL; an ab image must be downloaded", c.Name, of.Version)
 	}
 	slot, err := t.OpenInactive(ctx, download.NeedBytes(download.Request{Size: of.Size, SizeIsEstimate: of.SizeIsEstimate}))
@@ -37,6 +38,9 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 		return fmt.Errorf("open inactive slot of %s: %w", c.Name, err)
 	}
 	defer slot.Close()
+	if err := os.MkdirAll(a.downloadDir(), 0o700); err != nil {
+		return fmt.Errorf("download journal directory: %w", err)
+	}
 	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+"-"+slot.Name()+".journal"), slot, a.progress(c.Name))
 	if err != nil {
 		return &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}

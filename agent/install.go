@@ -164,6 +164,14 @@ func permanent(err error) bool {
 	return errors.As(err, new(*download.DigestError)) || errors.As(err, &pe) || (errors.As(err, &p) && p.Permanent())
 }
 
+// resolves reports whether the API gives download URLs only on request
+// (aliyun's QueryOTAFirmware right before the download), so an offer
+// without a URL is expected.
+func (a *Agent) resolves() bool {
+	_, ok := a.o.API.(transport.URLResolver)
+	return ok
+}
+
 // request builds the download request of an offer; journal names its file.
 func (a *Agent) request(ctx context.Context, of transport.Offer, journal string) download.Request {
 	req := download.Request{URL: of.URL, Size: of.Size, SizeIsEstimate: of.SizeIsEstimate, MD5: of.MD5, SHA256: of.SHA256,
@@ -223,7 +231,7 @@ func (a *Agent) stage(ctx context.Context, name string, of transport.Offer) (str
 	if of.Payload != nil {
 		return a.stagePayload(name, of)
 	}
-	if of.URL == "" {
+	if of.URL == "" && !a.resolves() {
 		return "", fmt.Errorf("offer %s %s has neither a URL nor inline content", name, of.Version)
 	}
 	p, _, err := download.Stage(ctx, a.downloadOptions(), a.request(ctx, of, name+".journal"), a.downloadDir(), a.progress(name))

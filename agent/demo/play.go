@@ -1,0 +1,167 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// demoStep is one titled step of play.
+type demoStep struct {
+	title string
+	f     func() error
+}
+
+// firstRelease is what the server offers at the first check: the good
+// releases plus one the policy must turn down, per API.
+func (r *run) firstRelease() []Firmware {
+	fw := func(c string) Firmware { return Firmware{Component: c, Version: r.vers[c], Data: r.imgs[c]} }
+	switch r.o.API {
+	case "akaso":
+		// AKASO lists one entry per model; this one needs a newer base.
+		return []Firmware{{Component: "rootfs", Version: "2.1.0", Data: r.imgs["rootfs"], MinVersion: "1.5.0"}}
+	case "mxchip":
+		return []Firmware{fw("mcu"), {Component: "wifi", Version: "0.9.0", Data: r.imgs["wifi"]}}
+	case "upgradelink":
+		f := fw("rootfs")
+		f.UpgradeType = "prompt"
+		return []Firmware{f}
+	}
+	return []Firmware{fw("rootfs"), fw("wifi"), {Component: "mcu", Version: "0.9.0", Data: r.imgs["mcu"]}}
+}
+
+// fixRelease is what the vendor publishes after the first check.
+func (r *run) fixRelease() []Firmware {
+	fw := func(c string) Firmware { return Firmware{Component: c, Version: r.vers[c], Data: r.imgs[c]} }
+	switch r.o.API {
+	case "akaso":
+		return []Firmware{fw("rootfs")}
+	case "mxchip":
+		return []Firmware{fw("wifi")}
+	case "upgradelink":
+		return nil // the prompt offer is approved with update --yes
+	}
+	return []Firmware{fw("mcu")}
+}
+
+func (r *run) play(ctx context.Context) error {
+	offers := r.srv.Offers()
+	var byHand []string
+	for _, c := range []string{"mcu", "wifi", "rootfs"} {
+		if !slices.Contains(offers, c) {
+			byHand = append(byHand, c)
+		}
+	}
+	steps := []demoStep{
+		{"simulated board", r.board},
+		{"check: ask the " + r.o.API + " API what it offers (changes nothing)", func() error {
+			if err := r.srv.Publish(r.firstRelease()...); err != nil {
+				return err
+			}
+			return r.agent(ctx, "check")
+		}},
+	}
+	if fix := r.fixRelease(); fix != nil {
+		steps = append(steps, demoStep{"the vendor publishes the proper release", func() error {
+			for _, f := range fix {
+				r.say("%s %s (%d bytes, md5 %s)", f.Component, f.Version, len(f.Data), md5Hex(f.Data))
+			}
+			return r.srv.Publish(fix...)
+		}})
+	}
+	for _, c := range byHand {
+		if c == "rootfs" {
+			continue
+		}
+		steps = append(steps, r.handStep(ctx, c))
+	}
+	steps = append(steps, demoStep{"update --yes: download with MD5, flash, write the inactive slot", func() error { return r.agent(ctx, "update", "--yes") }})
+	if slices.Contains(byHand, "rootfs") {
+		steps = append(steps, r.handStep(ctx, "rootfs"))
+	}
+	steps = append(steps, []demoStep{
+		{"reboot: the bootloader counts the boot and picks the slot", func() error { return r.reboot(ctx) }},
+		{"commit: health checks passed, make the new slot permanent", func() error { return r.agent(ctx, "commit") }},
+		{"status", func() error { return r.agent(ctx, "status") }},
+		{"what the " + r.o.API + " server received", r.received},
+		{"verify the simulated hardware", r.verify},
+	}...)
+	for _, s := range steps {
+		if err := r.step(s.title, s.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handStep installs component c by hand from a URL on the fake server,
+// for parts the API cannot offer.
+func (r *run) handStep(ctx context.Context, c string) demoStep {
+	return demoStep{"install " + c + " by hand (the " + r.o.API + " API does not offer it)", func() error {
+		url := r.srv.Host(c+"-"+r.vers[c]+".bin", r.imgs[c])
+		return r.agent(ctx, "install", "--component", c, "--md5", md5Hex(r.imgs[c]), "--version", r.vers[c], url)
+	}}
+}
+
+func (r *run) board() error {
+	rc := r.dev.Rig.Config
+	r.say("work dir      %s", r.dir)
+	r.say("rootfs (ab)   slots %s | %s, U-Boot env %s, scheme %s", rc.Slots["A"], rc.Slots["B"], rc.EnvConfig, rc.Scheme)
+	r.say("mcu (stm32)   simulated STM32F103 on %s (AN3155, 8E1 line model)", r.dev.MCUPort)
+	r.say("wifi (esp)    simulated ESP32 ROM loader on %s (SLIP, baud switch to 921600)", r.dev.ESPPort)
+	r.say("server        fake %s API on 127.0.0.1", r.o.API)
+	r.say("config        %s", r.cfg)
+	return nil
+}
+
+func (r *run) reboot(ctx context.Context) error {
+	before, _ := os.ReadFile(r.dev.Rig.Config.CmdlineFile)
+	slot, err := r.dev.Rig.Boot(ctx)
+	if err != nil {
+		return err
+	}
+	after, _ := os.ReadFile(r.dev.Rig.Config.CmdlineFile)
+	vars, err := r.dev.Rig.Vars(ctx)
+	if err != nil {
+		return err
+	}
+	r.say("cmdline before: %s", strings.TrimSpace(string(before)))
+	r.say("U-Boot booted slot %s: BOOT_ORDER=%q BOOT_A_LEFT=%s BOOT_B_LEFT=%s", slot, vars["BOOT_ORDER"], vars["BOOT_A_LEFT"], vars["BOOT_B_LEFT"])
+	r.say("cmdline after:  %s", strings.TrimSpace(string(after)))
+	return nil
+}
+
+func (r *run) received() error {
+	for _, l := range r.srv.Received() {
+		r.say("%s", l)
+	}
+	return nil
+}
+
+// verify compares what the simulated hardware holds with the images.
+func (r *run) verify() error {
+	slot, err := os.ReadFile(r.dev.Rig.Config.Slots["B"])
+	if err != nil {
+		return err
+	}
+	checks := []struct {
+		what string
+		got  []byte
+		want []byte
+	}{
+		{"slot B holds rootfs " + r.vers["rootfs"], slot[:len(r.imgs["rootfs"])], r.imgs["rootfs"]},
+		{"STM32 flash holds mcu " + r.vers["mcu"], r.dev.MCU.Flash()[:len(r.imgs["mcu"])], r.imgs["mcu"]},
+		{"ESP32 flash at 0x10000 holds wifi " + r.vers["wifi"], r.dev.ESP.Flash(0x10000, len(r.imgs["wifi"])), r.imgs["wifi"]},
+	}
+	for _, c := range checks {
+		if !bytes.Equal(c.got, c.want) {
+			return fmt.Errorf("%s: no, content differs (md5 %s, want %s)", c.what, md5Hex(c.got), md5Hex(c.want))
+		}
+		r.say("✓ %s (md5 %s)", c.what, md5Hex(c.want))
+		r.sum.Verified = append(r.sum.Verified, c.what)
+	}
+	return nil
+}
