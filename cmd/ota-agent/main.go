@@ -66,6 +66,10 @@ commands:
   service install|uninstall|start|stop|status
                             manage the systemd service
   config check              validate the configuration and print it resolved (secrets masked)
+  simulate stm32|ymodem|esp --pty PATH [--baud-model] [--seed N]
+                            run a simulated device on a pty until Ctrl-C
+  demo [--keep] [--api akaso|mxchip|upgradelink|aliyun]
+                            the whole product on simulated hardware
   version                   version, commit, build date, Go version
 `
 
@@ -125,6 +129,8 @@ func init() {
 		"service":  cmdService,
 		"config":   cmdConfig,
 		"version":  cmdVersion,
+		"demo":     cmdDemo,
+		"simulate": cmdSimulate,
 		"help":     func(_ context.Context, e *env) error { fmt.Fprint(e.stdout, usage); return nil },
 	}
 }
