@@ -158,3 +158,56 @@ func TestLoopPromptTimeoutWakes(t *testing.T) {
 		}
 	})
 }
+
+// flakyReports refuses reports until told otherwise.
+type flakyReports struct {
+	scriptAPI
+	fail      bool
+	delivered []transport.Report
+}
+
+func (f *flakyReports) Report(ctx context.Context, r transport.Report) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return &transport.Error{API: "mxchip", Op: "report", Status: 502, Retryable: true}
+	}
+	f.delivered = append(f.delivered, r)
+	return nil
+}
+
+func TestReportsQueuedUntilDelivered(t *testing.T) {
+	cfg := loopConfig(t)
+	api := &flakyReports{fail: true}
+	store, err := state.Open(cfg.Device.StateDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &state.State{Reports: []transport.Report{
+		{Component: "settings", Version: "2", Event: transport.EventInstall, OK: true},
+		{Component: "settings", Version: "3", Event: transport.EventDownload, OK: false, Reason: "md5"},
+	}}
+	if err := store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	ag, err := agent.New(agent.Options{Config: cfg, Store: store, API: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ag.FlushReports(t.Context()); err == nil {
+		t.Fatal("FlushReports with a failing server returned nil")
+	}
+	if got, _ := store.Read(); len(got.Reports) != 2 {
+		t.Fatalf("after a failed delivery %d reports queued, want 2", len(got.Reports))
+	}
+	api.fail = false
+	if err := ag.FlushReports(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Read(); len(got.Reports) != 0 {
+		t.Errorf("after delivery %d reports queued, want 0", len(got.Reports))
+	}
+	if diff := cmp.Diff(st.Reports, api.delivered); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -44,6 +45,7 @@ func cmdInstall(ctx context.Context, e *env) error {
 		of.Version = "manual-" + time.Now().UTC().Format("20060102T150405Z")
 	}
 	src := args[0]
+	local := ""
 	if u, perr := url.Parse(src); perr == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		of.URL = src
 	} else {
@@ -52,7 +54,7 @@ func cmdInstall(ctx context.Context, e *env) error {
 			return err
 		}
 		defer stop()
-		of.URL = u
+		of.URL, local = u, u
 		if err := s.reopenLoopback(e, bars); err != nil {
 			return err
 		}
@@ -63,6 +65,9 @@ func cmdInstall(ctx context.Context, e *env) error {
 	out := s.ag.Install(ctx, of)
 	bars.finish()
 	s.ag.FlushReports(ctx)
+	if out.Err != nil && local != "" { // name the file, not the loopback URL
+		out.Err = errors.New(strings.ReplaceAll(out.Err.Error(), local, src))
+	}
 	printOutcomes(e.stdout, []agent.Outcome{out})
 	return out.Err
 }

@@ -95,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return report(stderr, usagef("%v (see ota-agent help)", err))
 	}
+	if fs.NArg() > 0 && fs.Arg(0) != "run" && !isSet(fs, "log-level") {
+		e.logLevel = "warn" // one-shot commands print their result; the log shows only trouble
+	}
 	log, err := newLogger(stderr, e.logFormat, e.logLevel)
 	if err != nil {
 		return report(stderr, err)
@@ -111,6 +114,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return report(stderr, usagef("unknown command %q (see ota-agent help)", name))
 	}
 	return report(stderr, cmd(ctx, e))
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // commands maps each command name to its function.

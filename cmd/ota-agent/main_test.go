@@ -354,3 +354,39 @@ func TestDaemonLockStatusAndSIGTERM(t *testing.T) {
 		t.Errorf("approve after stop: %+v", r)
 	}
 }
+
+func TestInstallLocalFile(t *testing.T) {
+	srv := akasotest.NewServer(akasotest.Options{Entries: []akasotest.Entry{}})
+	t.Cleanup(srv.Close)
+	path, dir := akasoConfig(t, srv)
+	img := filepath.Join(t.TempDir(), "settings.json")
+	content := []byte(`{"fps": 30}`)
+	if err := os.WriteFile(img, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := runBin(t, "-c", path, "install", "--version", "5.0", "--md5", strings.Repeat("0", 32), img)
+	lines := strings.Split(strings.TrimSpace(bad.stderr), "\n")
+	last := lines[len(lines)-1]
+	if bad.code != 1 || !strings.HasPrefix(last, "ota-agent: ") || !strings.Contains(last, "md5") || !strings.Contains(last, img) {
+		t.Errorf("install with wrong md5: exit %d, stderr %q; want exit 1, a last line naming md5 and the file", bad.code, bad.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "remote.json")); !os.IsNotExist(err) {
+		t.Fatalf("target written despite a wrong md5: %v", err)
+	}
+
+	r := runBin(t, "-c", path, "install", "--version", "5.0", "--md5", strings.ToLower(md5hex(content)), img)
+	if r.code != 0 {
+		t.Fatalf("install: exit %d: %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "remote.json")); !bytes.Equal(got, content) {
+		t.Errorf("target = %q, want %q", got, content)
+	}
+	st := runBin(t, "-c", path, "status")
+	if !strings.Contains(st.stdout, "5.0") {
+		t.Errorf("status after install:\n%s", st.stdout)
+	}
+	if r := runBin(t, "-c", path, "install", "--component", "nosuch", img); r.code != 2 {
+		t.Errorf("install --component nosuch: exit %d, want 2", r.code)
+	}
+}
