@@ -26,7 +26,11 @@ type ConfigOptions struct {
 // WriteConfig writes the agent configuration for d and srv to path and
 // returns it. Secrets go next to it.
 func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
-	server, err := srv.TOML(filepath.Dir(path))
+	names := o.Components
+	if names == nil {
+		names = []string{"rootfs", "mcu", "wifi", "settings"}
+	}
+	server, err := srv.TOML(filepath.Dir(path), names)
 	if err != nil {
 		return err
 	}
@@ -62,10 +66,6 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 			ver("wifi"), d.ESPPort, o.ESPBaud),
 		"settings": fmt.Sprintf("[[component]]\nname = \"settings\"\ntype = \"file\"\nversion = %q\npath = %q\nmode = \"0644\"\n",
 			ver("settings"), d.SettingsPath),
-	}
-	names := o.Components
-	if names == nil {
-		names = []string{"rootfs", "mcu", "wifi", "settings"}
 	}
 	for _, n := range names {
 		c, ok := comps[n]

@@ -28,6 +28,15 @@ type Firmware struct {
 	Data        []byte
 	MinVersion  string // akaso only: min_version_name
 	UpgradeType string // upgradelink only: prompt, silent or forced ("" = silent)
+	MD5         string // akaso and mxchip: the digest announced; "" = the MD5 of Data (set it to announce a wrong one)
+}
+
+// announced returns the MD5 the server announces for fw.
+func (fw Firmware) announced() string {
+	if fw.MD5 != "" {
+		return fw.MD5
+	}
+	return md5Hex(fw.Data)
 }
 
 // Server is a running fake of one vendor OTA API, with firmware published
@@ -38,9 +47,9 @@ type Server interface {
 	// Offers lists the components this API can offer; the rest of a device
 	// is updated with `ota-agent install`.
 	Offers() []string
-	// TOML returns the [server] tables for the agent; secrets are written
-	// as files (mode 0600) under dir.
-	TOML(dir string) (string, error)
+	// TOML returns the [server] tables for the agent configured with
+	// components; secrets are written as files (mode 0600) under dir.
+	TOML(dir string, components []string) (string, error)
 	// Publish makes the server offer fw, replacing what it offered for the
 	// same components.
 	Publish(fw ...Firmware) error
@@ -95,7 +104,7 @@ func (a *akasoServer) Host(name string, data []byte) string {
 	return a.s.AddFile(name, data)
 }
 
-func (a *akasoServer) TOML(string) (string, error) {
+func (a *akasoServer) TOML(string, []string) (string, error) {
 	return fmt.Sprintf("[server]\napi = \"akaso\"\nbase_url = %q\n\n[server.akaso]\nlanguage = \"EN\"\ncomponent = \"rootfs\"\n", a.s.BaseURL), nil
 }
 
@@ -107,7 +116,7 @@ func (a *akasoServer) Publish(fws ...Firmware) error {
 		}
 		a.uid++
 		name := fmt.Sprintf("%s V%s.bin", time.Now().Format("20060102"), fw.Version)
-		es = append(es, akasotest.Entry{UID: strconv.Itoa(100 + a.uid), MD5Check: strings.ToUpper(md5Hex(fw.Data)),
+		es = append(es, akasotest.Entry{UID: strconv.Itoa(100 + a.uid), MD5Check: strings.ToUpper(fw.announced()),
 			ModifyDate: time.Now().Format("2006-01-02 15:04:05"), OTALog: "demo release " + fw.Version, Model: Model,
 			Src: a.s.AddFile(name, fw.Data), VersionName: fw.Version + "\n", FileSize: fmt.Sprintf("%.1fMB", float64(len(fw.Data))/1e6),
 			MinVersionName: fw.MinVersion})
@@ -145,7 +154,7 @@ func (m *mxchipServer) Host(name string, data []byte) string {
 	return m.s.AddFile(name, data)
 }
 
-func (m *mxchipServer) TOML(dir string) (string, error) {
+func (m *mxchipServer) TOML(dir string, _ []string) (string, error) {
 	tok, err := writeSecret(dir, "mxchip.token", m.s.Token())
 	if err != nil {
 		return "", err
@@ -163,7 +172,7 @@ func (m *mxchipServer) Publish(fws ...Firmware) error {
 			return fmt.Errorf("demo: mxchip offers only mcu and wifi, not %s", fw.Component)
 		}
 		url := m.s.AddFile(fmt.Sprintf("%s-%s.bin", fw.Component, fw.Version), fw.Data)
-		m.files[ot] = mxchiptest.File{FileURL: url, MD5: md5Hex(fw.Data), Version: fw.Version, OTAType: ot}
+		m.files[ot] = mxchiptest.File{FileURL: url, MD5: fw.announced(), Version: fw.Version, OTAType: ot}
 	}
 	var fs []mxchiptest.File
 	for _, ot := range []int{0, 1} {
@@ -200,7 +209,7 @@ func (u *ulServer) Host(name string, data []byte) string {
 	return u.s.AddFile(name, data)
 }
 
-func (u *ulServer) TOML(dir string) (string, error) {
+func (u *ulServer) TOML(dir string, _ []string) (string, error) {
 	sec, err := writeSecret(dir, "upgradelink.secret", upgradelinktest.DefaultSecretKey)
 	if err != nil {
 		return "", err
@@ -248,22 +257,28 @@ type aliyunServer struct {
 // ProductKey is the Alibaba Cloud product the demo's packages belong to.
 const ProductKey = "a19mzPZdemo"
 
-var aliyunModules = map[string]string{"rootfs": "default", "mcu": "mcu", "wifi": "wifi"}
+var aliyunModules = map[string]string{"rootfs": "default", "mcu": "mcu", "wifi": "wifi", "settings": "settings"}
 
 func (a *aliyunServer) API() string      { return "aliyun" }
-func (a *aliyunServer) Offers() []string { return []string{"rootfs", "mcu", "wifi"} }
+func (a *aliyunServer) Offers() []string { return []string{"rootfs", "mcu", "wifi", "settings"} }
 func (a *aliyunServer) Close()           { a.s.Close() }
 func (a *aliyunServer) Host(name string, data []byte) string {
 	return "" // the gateway only serves presigned package URLs
 }
 
-func (a *aliyunServer) TOML(dir string) (string, error) {
+func (a *aliyunServer) TOML(dir string, comps []string) (string, error) {
+	var mods []string
+	for _, c := range comps {
+		if m, ok := aliyunModules[c]; ok {
+			mods = append(mods, fmt.Sprintf("%s = %q", m, c))
+		}
+	}
 	sec, err := writeSecret(dir, "aliyun.secret", aliyuntest.DefaultAccessKeySecret)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("[server]\napi = \"aliyun\"\nbase_url = %q\n\n[server.aliyun]\nendpoint = %q\nregion = \"cn-shanghai\"\naccess_key_id = %q\naccess_key_secret_file = %q\nproduct_key = %q\naccept_status = [1, -1]\nmodules = { default = \"rootfs\", mcu = \"mcu\", wifi = \"wifi\" }\n",
-		a.s.URL, a.s.URL, aliyuntest.DefaultAccessKeyID, sec, ProductKey), nil
+	return fmt.Sprintf("[server]\napi = \"aliyun\"\nbase_url = %q\n\n[server.aliyun]\nendpoint = %q\nregion = \"cn-shanghai\"\naccess_key_id = %q\naccess_key_secret_file = %q\nproduct_key = %q\naccept_status = [1, -1]\nmodules = { %s }\n",
+		a.s.URL, a.s.URL, aliyuntest.DefaultAccessKeyID, sec, ProductKey, strings.Join(mods, ", ")), nil
 }
 
 // Publish adds packages; the agent takes the newest per module, so a later
