@@ -21,7 +21,7 @@ import (
 
 // rig is an agent with a file component fed by a fake AKASO server.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	srv    *akasotest.Server
 	cfg    *config.Config
@@ -61,7 +61,7 @@ path = "@DIR@/etc/remote.json"
 @EXTRA@
 `
 
-func newRig(t *testing.T, extra string) *rig {
+func newRig(t testing.TB, extra string) *rig {
 	t.Helper()
 	r := &rig{t: t, dir: t.TempDir()}
 	r.srv = akasotest.NewServer(akasotest.Options{Entries: []akasotest.Entry{}})

@@ -265,3 +265,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSave measures one atomic state write (temp file, fsync, rename,
+// directory fsync): the cost of every persisted phase change.
+func BenchmarkSave(b *testing.B) {
+	s, err := state.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := gen(6)
+	for b.Loop() {
+		if err := s.Save(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
