@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"ota-agent/agent/state"
 	"ota-agent/transport/akaso/akasotest"
+	"ota-agent/transport/download/downloadtest"
 )
 
 // bin is the ota-agent binary built once for this test run.
@@ -264,10 +266,15 @@ func md5hex(b []byte) string {
 }
 
 // startDaemon starts `run` and waits until its local API socket exists.
-func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *bytes.Buffer) {
+func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *syncBuffer) {
+	return startDaemonUntil(t, path, `msg="next check"`)
+}
+
+// startDaemonUntil starts `run` and waits for a log line containing until.
+func startDaemonUntil(t *testing.T, path, until string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, "-c", path, "run")
-	var stderr bytes.Buffer
+	stderr := &syncBuffer{}
 	pr, pw, _ := os.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -280,7 +287,7 @@ func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *bytes.Buffer) {
 		once := false
 		for sc.Scan() {
 			stderr.WriteString(sc.Text() + "\n")
-			if !once && strings.Contains(sc.Text(), "next check") {
+			if !once && strings.Contains(sc.Text(), until) {
 				once = true
 				close(started)
 			}
@@ -292,7 +299,25 @@ func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *bytes.Buffer) {
 		cmd.Process.Kill()
 		t.Fatalf("daemon did not finish its first check; log:\n%s", stderr.String())
 	}
-	return cmd, &stderr
+	return cmd, stderr
+}
+
+// syncBuffer collects the daemon's log; written by the reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(x string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(x)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestDaemonLockStatusAndSIGTERM(t *testing.T) {
@@ -388,5 +413,64 @@ func TestInstallLocalFile(t *testing.T) {
 	}
 	if r := runBin(t, "-c", path, "install", "--component", "nosuch", img); r.code != 2 {
 		t.Errorf("install --component nosuch: exit %d, want 2", r.code)
+	}
+}
+
+// stopDaemon sends SIGTERM and waits for a clean exit.
+func stopDaemon(t *testing.T, cmd *exec.Cmd, log *syncBuffer) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after SIGTERM: %v; log:\n%s", err, log)
+		}
+	case <-time.After(30 * time.Second): // a hang guard
+		cmd.Process.Kill()
+		t.Fatalf("run ignored SIGTERM; log:\n%s", log)
+	}
+}
+
+func TestSIGTERMMidDownloadResumes(t *testing.T) {
+	content := downloadtest.Content{Seed: 7, Size: 2 << 20}
+	dl := downloadtest.New(content)
+	t.Cleanup(dl.Close)
+	dl.SetRate(256 << 10) // 8 s for the whole file: SIGTERM lands mid-way
+	srv := akasotest.NewServer(akasotest.Options{})
+	t.Cleanup(srv.Close)
+	sum, _ := content.Digests()
+	srv.SetEntries([]akasotest.Entry{{UID: "8", Model: "Brave7_Amba", VersionName: "3.0.0", Src: dl.URL + "/settings.bin", MD5Check: sum, FileSize: "2MB"}})
+	path, dir := akasoConfig(t, srv)
+
+	cmd, log := startDaemonUntil(t, path, "to=downloading")
+	stopDaemon(t, cmd, log)
+	b, err := os.ReadFile(filepath.Join(dir, "state", state.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Decode(b)
+	if err != nil {
+		t.Fatalf("state after SIGTERM mid-download: %v", err)
+	}
+	if c := st.Components["settings"]; c == nil || c.Phase != state.Downloading || c.TargetVersion != "3.0.0" {
+		t.Fatalf("state after SIGTERM = %+v; want downloading 3.0.0 persisted", st.Components)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "remote.json")); !os.IsNotExist(err) {
+		t.Fatalf("target touched by an unfinished download: %v", err)
+	}
+
+	dl.SetRate(0)
+	cmd, log = startDaemon(t, path, dir)
+	stopDaemon(t, cmd, log)
+	got, _ := os.ReadFile(filepath.Join(dir, "remote.json"))
+	if !bytes.Equal(got, content.Bytes()) {
+		t.Fatalf("after restart the target holds %d bytes, want the 2 MiB image; log:\n%s", len(got), log)
+	}
+	if !strings.Contains(log.String(), "interrupted while downloading 3.0.0") {
+		t.Errorf("restart did not log the interrupted download; log:\n%s", log)
 	}
 }
