@@ -31,6 +31,9 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
+demo:
+	CGO_ENABLED=0 $(GO) run ./cmd/ota-agent demo
+
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
