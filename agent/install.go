@@ -176,7 +176,9 @@ func (a *Agent) resolves() bool {
 func (a *Agent) request(ctx context.Context, of transport.Offer, journal string) download.Request {
 	req := download.Request{URL: of.URL, Size: of.Size, SizeIsEstimate: of.SizeIsEstimate, MD5: of.MD5, SHA256: of.SHA256,
 		Journal: filepath.Join(a.downloadDir(), journal)}
-	if r, ok := a.o.API.(transport.URLResolver); ok {
+	// Only the API's own offers (with its id) are resolved; a URL given to
+	// `ota-agent install` is used as it is.
+	if r, ok := a.o.API.(transport.URLResolver); ok && (of.ID != "" || of.URL == "") {
 		req.Resolve = func(ctx context.Context) (string, error) { return r.ResolveURL(ctx, of) }
 	}
 	return req

@@ -309,7 +309,7 @@ func (a *aliyunServer) Received() []string {
 		if r.Code != "" {
 			what += " → " + r.Code
 		}
-		out = append(out, fmt.Sprintf("%s (%d)", what, r.Status))
+		out = append(out, fmt.Sprintf("%s (%d)%s", what, r.Status, rangeOf(r.Header.Get("Range"))))
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -164,4 +165,16 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+type agentStatus = agent.ComponentStatus
+
+func cmpDiff(want, got any) string { return cmp.Diff(want, got) }
+
+// windowNotNow returns a one-hour policy.window that starts two hours
+// from now (local time), so now is outside it.
+func windowNotNow() string {
+	s := time.Now().Add(2 * time.Hour)
+	e := s.Add(time.Hour)
+	return s.Format("15:04") + "-" + e.Format("15:04")
 }

@@ -1,0 +1,325 @@
+package main_test
+
+// Fault campaigns. `make test` runs a few runs of each; `make stress` many,
+// with OTA_E2E_RUNS and OTA_E2E_SEED (printed by every campaign, so a
+// failing run can be replayed).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ota-agent/agent/demo"
+	"ota-agent/flasher/esprom/espromtest"
+	"ota-agent/flasher/stm32/stm32test"
+	"ota-agent/transport/download/downloadtest"
+)
+
+// campaign holds the counts a campaign prints.
+type campaign struct {
+	name                string
+	seed                uint64
+	runs, faults, right int
+	notes               []string
+}
+
+// newCampaign reads OTA_E2E_RUNS (default runs) and OTA_E2E_SEED (default:
+// the clock).
+func newCampaign(t *testing.T, name string, runs int) (*campaign, *rand.Rand) {
+	t.Helper()
+	c := &campaign{name: name, seed: uint64(time.Now().UnixNano())}
+	if v := os.Getenv("OTA_E2E_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("OTA_E2E_RUNS=%q: want a positive integer", v)
+		}
+		runs = n
+	}
+	if v := os.Getenv("OTA_E2E_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("OTA_E2E_SEED=%q: want an unsigned integer", v)
+		}
+		c.seed = n
+	}
+	c.runs = runs
+	t.Logf("%s campaign: seed %d (replay with OTA_E2E_SEED=%d OTA_E2E_RUNS=%d)", name, c.seed, c.seed, runs)
+	t.Cleanup(func() { c.print(t) })
+	return c, rand.New(rand.NewPCG(c.seed, 0x07a))
+}
+
+func (c *campaign) print(t *testing.T) {
+	line := fmt.Sprintf("%s campaign (seed %d): %d runs, %d faults injected, %d of %d ended in a correct state", c.name, c.seed, c.runs, c.faults, c.right, c.runs)
+	if len(c.notes) > 0 {
+		line += "; " + strings.Join(c.notes, "; ")
+	}
+	t.Log(line)
+	if c.right != c.runs {
+		t.Errorf("%s campaign: %d of %d runs ended in a wrong state (seed %d)", c.name, c.runs-c.right, c.runs, c.seed)
+	}
+}
+
+// TestE2EPowerCuts kills the agent (SIGKILL) at a random instant of a flow
+// that streams the rootfs into the inactive A/B slot (`install URL`, from a
+// rate-limited loopback server) and then flashes the STM32 and the ESP32
+// (`update --yes` against the MXChip fake), powers the board on (the
+// bootloader counts the boot), and runs the agent again until it is done:
+// the env is valid, the booted slot holds the verified image, the versions
+// in state are what the hardware holds, and cut downloads resume.
+func TestE2EPowerCuts(t *testing.T) {
+	c, rng := newCampaign(t, "power-cut", 3)
+	content := downloadtest.Content{Seed: 11, Size: 12 << 20} // three journal checkpoints (every 4 MiB)
+	rootfs, mcu, wifi := content.Bytes(), demo.Image(12, 8192), demo.Image(13, 32<<10)
+	rig := func() (*e2eRig, *downloadtest.Server) {
+		r := newE2E(t, "mxchip", demo.ConfigOptions{Components: []string{"rootfs", "mcu", "wifi"}, Download: []string{`max_retries = 3`}},
+			demo.DeviceOptions{SlotSize: 16 << 20})
+		r.publish(t, fwOf("mcu", "1.1.0", mcu), fwOf("wifi", "1.1.0", wifi))
+		srv := downloadtest.New(content)
+		srv.SetRate(24 << 20)
+		t.Cleanup(srv.Close)
+		return r, srv
+	}
+	flow := func(r *e2eRig, srv *downloadtest.Server) [][]string {
+		return [][]string{{"install", "--component", "rootfs", "--md5", md5of(rootfs), "--version", "2.0.0", srv.URL + "/rootfs.img"}, {"update", "--yes"}}
+	}
+	// A clean run sizes the window the kills fall in.
+	r0, s0 := rig()
+	start := time.Now()
+	for i, args := range flow(r0, s0) {
+		if i == 1 {
+			r0.boot(t) // the reboot into the new slot
+		}
+		r0.must(t, args...)
+	}
+	window := time.Since(start)
+	c.notes = append(c.notes, fmt.Sprintf("kills uniform over a clean run's %v", window.Round(time.Millisecond)))
+	resumed := 0
+	for i := range c.runs {
+		r, srv := rig()
+		at := time.Duration(rng.Int64N(int64(window)))
+		left := at
+		for i, args := range flow(r, srv) {
+			if i == 1 {
+				r.boot(t)
+			}
+			t0 := time.Now()
+			if r.killAfter(t, left, args...) {
+				c.faults++
+				break
+			}
+			left -= time.Since(t0)
+		}
+		r.boot(t) // power on after the cut
+		err := r.finish(t, flow(r, srv)[0], 6)
+		if err == nil {
+			err = r.checkInstalled(rootfs, mcu, wifi)
+		}
+		if err != nil {
+			t.Errorf("run %d (kill at %v): %v", i, at, err)
+			continue
+		}
+		for _, rg := range srv.Ranges() {
+			if strings.HasPrefix(rg, "bytes=") && !strings.HasPrefix(rg, "bytes=0-") {
+				resumed++
+				break
+			}
+		}
+		c.right++
+	}
+	c.notes = append(c.notes, fmt.Sprintf("%d runs resumed the rootfs download with Range", resumed))
+}
+
+// killAfter starts the agent and SIGKILLs it after d; it reports whether
+// the agent was still running.
+func (r *e2eRig) killAfter(t *testing.T, d time.Duration, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-c", r.cfg, "--log-level", "error"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return false
+	case <-time.After(max(d, 0)):
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	return true
+}
+
+// finish brings the device to rootfs 2.0.0, mcu and wifi 1.1.0 as a field
+// engineer would after a power cut: reinstall the rootfs if it is not
+// there, play the reboot when a slot is armed, and update.
+func (r *e2eRig) finish(t *testing.T, install []string, max int) error {
+	t.Helper()
+	for range max {
+		st := r.status(t)
+		switch {
+		case st["rootfs"].Phase == "rebooting":
+			r.boot(t)
+			r.run(t, "commit")
+		case st["rootfs"].Version != "2.0.0":
+			r.run(t, install...)
+		default:
+			res := r.run(t, "update", "--yes")
+			st = r.status(t)
+			if res.code == 0 && st["mcu"].Version == "1.1.0" && st["wifi"].Version == "1.1.0" {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("not done after %d steps: %+v", max, r.status(t))
+}
+
+// checkInstalled checks the env, the booted slot and the flashes.
+func (r *e2eRig) checkInstalled(rootfs, mcu, wifi []byte) error {
+	vars, err := r.dev.Rig.Vars(context.Background())
+	if err != nil {
+		return fmt.Errorf("environment invalid: %w", err)
+	}
+	cl, err := os.ReadFile(r.dev.Rig.Config.CmdlineFile)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(cl), "rauc.slot=B") {
+		return fmt.Errorf("booted %q with BOOT_ORDER=%q, want slot B holding 2.0.0", cl, vars["BOOT_ORDER"])
+	}
+	slot, err := os.ReadFile(r.dev.Rig.Config.Slots["B"])
+	if err != nil {
+		return err
+	}
+	switch {
+	case !bytes.Equal(slot[:len(rootfs)], rootfs):
+		return fmt.Errorf("state says rootfs 2.0.0 but slot B md5 is %s", md5of(slot[:len(rootfs)]))
+	case !bytes.Equal(r.dev.MCU.Flash()[:len(mcu)], mcu):
+		return fmt.Errorf("state says mcu 1.1.0 but the STM32 flash differs")
+	case !bytes.Equal(r.dev.ESP.Flash(0x10000, len(wifi)), wifi):
+		return fmt.Errorf("state says wifi 1.1.0 but the ESP32 flash differs")
+	}
+	return nil
+}
+
+// TestE2ENetworkFaults installs through `ota-agent install URL` from a
+// loopback server that injects a random fault into each request: a cut
+// after N bytes, a stall, 503/429 with Retry-After, 200 instead of 206, or
+// a corrupt byte. Each run ends installed with the exact bytes, or failed
+// with the version on the failed list and the old file in place.
+func TestE2ENetworkFaults(t *testing.T) {
+	c, rng := newCampaign(t, "network", 4)
+	r := newE2E(t, "aliyun", demo.ConfigOptions{Components: []string{"settings"}, Download: []string{`max_retries = 10`, `budget = 20.0`},
+		Versions: map[string]string{"settings": "1"}}, demo.DeviceOptions{})
+	if err := r.setStall("1s"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.runs {
+		content := downloadtest.Content{Seed: rng.Uint64(), Size: 256 << 10}
+		srv := downloadtest.New(content)
+		corrupt := rng.IntN(5) == 0
+		if corrupt {
+			srv.Corrupt(rng.Int64N(content.Size))
+			c.faults++
+		}
+		for range 1 + rng.IntN(4) {
+			srv.Push(randomFault(rng, content.Size))
+			c.faults++
+		}
+		md5h, _ := content.Digests()
+		ver := fmt.Sprintf("%d", i+2)
+		before, _ := os.ReadFile(r.dev.SettingsPath)
+		res := r.run(t, "install", "--component", "settings", "--md5", md5h, "--version", ver, srv.URL+"/settings.json")
+		srv.Close()
+		st := r.status(t)["settings"]
+		got, _ := os.ReadFile(r.dev.SettingsPath)
+		switch {
+		case corrupt && res.code == 1 && bytes.Equal(got, before) && st.Version != ver:
+			c.right++
+		case !corrupt && res.code == 0 && bytes.Equal(got, content.Bytes()) && st.Version == ver:
+			c.right++
+		default:
+			t.Errorf("run %d (corrupt %v): exit %d, version %s, file md5 %s (want %s)\n%s%s", i, corrupt, res.code, st.Version, md5of(got), md5h, res.stdout, res.stderr)
+		}
+	}
+}
+
+func randomFault(rng *rand.Rand, size int64) downloadtest.Fault {
+	switch rng.IntN(6) {
+	case 0:
+		return downloadtest.Fault{Kind: downloadtest.Cut, N: rng.Int64N(size)}
+	case 1:
+		return downloadtest.Fault{Kind: downloadtest.Stall, N: rng.Int64N(size)}
+	case 2:
+		return downloadtest.Fault{Kind: downloadtest.Status, Status: 503, RetryAfter: "1"}
+	case 3:
+		return downloadtest.Fault{Kind: downloadtest.Status, Status: 429, RetryAfter: "1"}
+	case 4:
+		return downloadtest.Fault{Kind: downloadtest.Cut, N: rng.Int64N(size), Whole: true}
+	}
+	return downloadtest.Fault{Kind: downloadtest.None, Whole: true}
+}
+
+// setStall sets download.stall_timeout in the rig's configuration.
+func (r *e2eRig) setStall(d string) error {
+	b, err := os.ReadFile(r.cfg)
+	if err != nil {
+		return err
+	}
+	s := strings.Replace(string(b), `stall_timeout = "5s"`, `stall_timeout = "`+d+`"`, 1)
+	return os.WriteFile(r.cfg, []byte(s), 0o644)
+}
+
+// TestE2ESerialFaults flashes the STM32 and the ESP32 over lines with
+// seeded noise (bit flips, lost bytes, NACKs, stalls): each install ends
+// with the exact image in flash, or failed with the old version kept.
+func TestE2ESerialFaults(t *testing.T) {
+	c, rng := newCampaign(t, "serial", 3)
+	dir := t.TempDir()
+	mcu, wifi := demo.Image(21, 8192), demo.Image(22, 32<<10)
+	mcuPath, wifiPath := filepath.Join(dir, "mcu.bin"), filepath.Join(dir, "wifi.bin")
+	for p, b := range map[string][]byte{mcuPath: mcu, wifiPath: wifi} {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	espFaults := 0
+	for i := range c.runs {
+		do := demo.DeviceOptions{
+			MCUFaults: stm32test.Faults{Seed: rng.Uint64(), BitFlip: 0.03, Drop: 0.02, NACK: 0.03, Stall: 0.02, StallFor: 300 * time.Millisecond, Max: 6},
+			ESPFaults: espromtest.Faults{Seed: rng.Int64(), CorruptRate: 0.15, StallRate: 0.1, Stall: 200 * time.Millisecond},
+		}
+		r := newE2E(t, "mxchip", demo.ConfigOptions{Components: []string{"mcu", "wifi"}}, do)
+		ok := true
+		for _, p := range []struct {
+			name, path string
+			img        []byte
+			flash      func() []byte
+		}{
+			{"mcu", mcuPath, mcu, func() []byte { return r.dev.MCU.Flash()[:len(mcu)] }},
+			{"wifi", wifiPath, wifi, func() []byte { return r.dev.ESP.Flash(0x10000, len(wifi)) }},
+		} {
+			res := r.run(t, "install", "--component", p.name, "--version", "1.1.0", p.path)
+			v := r.status(t)[p.name].Version
+			good := bytes.Equal(p.flash(), p.img)
+			if !(res.code == 0 && good && v == "1.1.0") && !(res.code == 1 && v == "1.0.0") {
+				ok = false
+				t.Errorf("run %d %s: exit %d, version %s, flash equal %v\n%s", i, p.name, res.code, v, good, res.stderr)
+			}
+		}
+		c.faults += r.dev.MCU.Stats().Faults
+		espFaults++ // the ESP simulator does not count its faults; rates are on
+		if ok {
+			c.right++
+		}
+	}
+	c.notes = append(c.notes, fmt.Sprintf("ESP32 line noisy in %d runs", espFaults))
+}
