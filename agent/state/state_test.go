@@ -160,8 +160,9 @@ func TestLoadCorruptMovesAside(t *testing.T) {
 	if b, _ := os.ReadFile(aside[0]); !bytes.Equal(b, garbage) {
 		t.Errorf("moved-aside file = %q, want the original bytes", b)
 	}
-	if _, err := os.Stat(filepath.Join(dir, state.FileName)); !os.IsNotExist(err) {
-		t.Errorf("state.json still present after moving aside: %v", err)
+	// A fresh state carrying the warning replaces it at once.
+	if fresh, err := s.Read(); err != nil || fresh.Warning != st.Warning {
+		t.Errorf("state.json after moving aside = %+v, %v; want the fresh state with the warning", fresh, err)
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("log = %q, want an ERROR line", logs.String())

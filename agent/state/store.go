@@ -140,7 +140,13 @@ func (s *Store) Load() (*State, error) {
 	}
 	_ = syncDir(s.dir)
 	s.log.Error("state file corrupt; moved aside, starting from configured versions", "err", ce.Err, "path", aside)
-	return &State{Warning: fmt.Sprintf("state.json was corrupt (%v) and was moved to %s at %s; versions fall back to the configuration", ce.Err, aside, s.now().UTC().Format(time.RFC3339))}, nil
+	fresh := &State{Warning: fmt.Sprintf("state.json was corrupt (%v) and was moved to %s at %s; versions fall back to the configuration", ce.Err, aside, s.now().UTC().Format(time.RFC3339))}
+	// Saved at once so the warning survives even if this process changes
+	// nothing else.
+	if err := s.Save(fresh); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // removeTemps deletes temp files left by a Save that was killed before its

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,9 +272,10 @@ func startDaemon(t *testing.T, path, dir string) (*exec.Cmd, *syncBuffer) {
 }
 
 // startDaemonUntil starts `run` and waits for a log line containing until.
-func startDaemonUntil(t *testing.T, path, until string) (*exec.Cmd, *syncBuffer) {
+func startDaemonUntil(t *testing.T, path, until string, env ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, "-c", path, "run")
+	cmd.Env = append(os.Environ(), env...)
 	stderr := &syncBuffer{}
 	pr, pw, _ := os.Pipe()
 	cmd.Stderr = pw
@@ -472,5 +474,56 @@ func TestSIGTERMMidDownloadResumes(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "interrupted while downloading 3.0.0") {
 		t.Errorf("restart did not log the interrupted download; log:\n%s", log)
+	}
+}
+
+func TestDaemonNotifiesSystemd(t *testing.T) {
+	srv := akasotest.NewServer(akasotest.Options{Entries: []akasotest.Entry{}})
+	t.Cleanup(srv.Close)
+	path, _ := akasoConfig(t, srv)
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	cmd, log := startDaemonUntil(t, path, `msg="next check"`, "NOTIFY_SOCKET="+sock)
+	stopDaemon(t, cmd, log)
+	var got []string
+	buf := make([]byte, 4096)
+	for {
+		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond)) // all sent before the exit
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if len(got) < 3 || got[0] != "READY=1" || !strings.HasPrefix(got[1], "STATUS=") || got[len(got)-1] != "STOPPING=1" {
+		t.Errorf("notify messages = %q; want READY=1, STATUS=..., ..., STOPPING=1", got)
+	}
+}
+
+func TestStatusShowsCorruptState(t *testing.T) {
+	path, dir := specConfig(t, nil)
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state", state.FileName), []byte("{\"components\": tru"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	r := runBin(t, "-c", path, "status", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"state_warning": "state file`) {
+		t.Errorf("status on a corrupt state: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The lock holder moves it aside, keeps it, and says so.
+	r = runBin(t, "-c", path, "approve", "--all")
+	aside, _ := filepath.Glob(filepath.Join(dir, "state", state.FileName+".corrupt-*"))
+	if len(aside) != 1 || !strings.Contains(r.stderr, "state file corrupt") {
+		t.Errorf("after a locked command: copies %v, stderr %q", aside, r.stderr)
+	}
+	r = runBin(t, "-c", path, "status")
+	if !strings.Contains(r.stdout, "WARNING: state.json was corrupt") {
+		t.Errorf("status after move-aside:\n%s", r.stdout)
 	}
 }
