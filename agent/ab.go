@@ -89,6 +89,14 @@ func (a *Agent) reboot(ctx context.Context, c *config.Component) error {
 func (a *Agent) ResolvePending(ctx context.Context) (string, error) {
 	a.op.Lock()
 	defer a.op.Unlock()
+	return a.resolvePending(ctx)
+}
+
+// ErrBusy is returned by Commit and Rollback while an install runs.
+var ErrBusy = errors.New("an install is in progress; try again when `ota-agent status` shows no component downloading or installing")
+
+// resolvePending is ResolvePending with a.op held.
+func (a *Agent) resolvePending(ctx context.Context) (string, error) {
 	var msgs []string
 	var errs []error
 	for i := range a.cfg.Components {
@@ -182,7 +190,11 @@ func (a *Agent) Commit(ctx context.Context) (string, error) {
 	if !a.pending() {
 		return "", errors.New("no A/B install is waiting for commit (no component in phase rebooting)")
 	}
-	return a.ResolvePending(ctx)
+	if !a.op.TryLock() {
+		return "", ErrBusy
+	}
+	defer a.op.Unlock()
+	return a.resolvePending(ctx)
 }
 
 // Rollback abandons pending A/B installs (`ota-agent rollback`): the other
@@ -191,7 +203,9 @@ func (a *Agent) Rollback(ctx context.Context) (string, error) {
 	if !a.pending() {
 		return "", errors.New("no A/B install to roll back (no component in phase rebooting or committing)")
 	}
-	a.op.Lock()
+	if !a.op.TryLock() {
+		return "", ErrBusy
+	}
 	defer a.op.Unlock()
 	var msgs []string
 	for i := range a.cfg.Components {

@@ -108,7 +108,11 @@ func (a *Agent) heldWake(now time.Time) (time.Duration, bool) {
 		if c.Held == nil {
 			continue
 		}
-		if c.Held.Offer.UpgradeType == transport.Prompt && timeout > 0 {
+		typ := c.Held.Offer.UpgradeType
+		if typ == transport.Default {
+			typ = transport.UpgradeType(a.cfg.Policy.DefaultUpgradeType)
+		}
+		if typ == transport.Prompt && timeout > 0 {
 			take(c.Held.Since.Add(timeout).Sub(now))
 		} else if !a.cfg.Policy.Window.IsZero() {
 			take(untilWindow(a.cfg.Policy.Window.Start, now))

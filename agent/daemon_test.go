@@ -145,16 +145,42 @@ func TestLoopPromptTimeoutAndApprove(t *testing.T) {
 }
 
 func TestLoopPromptTimeoutWakes(t *testing.T) {
+	for _, typ := range []transport.UpgradeType{transport.Prompt, transport.Default} {
+		t.Run("type="+string(typ), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := loopConfig(t)
+				cfg.Policy.DefaultUpgradeType = "prompt"
+				cfg.Policy.PromptTimeout = config.Duration{Duration: 10 * time.Minute}
+				api := &scriptAPI{offers: []transport.Offer{{Component: "settings", Version: "2", UpgradeType: typ, URL: "http://127.0.0.1:1/x"}}}
+				_, _, stop := startLoop(t, cfg, api)
+				time.Sleep(11 * time.Minute)
+				synctest.Wait()
+				stop()
+				if diff := cmp.Diff([]time.Duration{0, 10 * time.Minute}, api.calls); diff != "" {
+					t.Errorf("check times (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+func TestLoopWindowWakes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := loopConfig(t)
-		cfg.Policy.PromptTimeout = config.Duration{Duration: 10 * time.Minute}
-		api := &scriptAPI{offers: []transport.Offer{{Component: "settings", Version: "2", UpgradeType: transport.Prompt, URL: "http://127.0.0.1:1/x"}}}
+		now := time.Now()
+		open := now.Add(2 * time.Hour).Truncate(time.Minute)
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+		start := open.Sub(midnight) % (24 * time.Hour)
+		cfg.Policy.Window = config.Window{Start: start, End: start + time.Hour}
+		cfg.Server.PollInterval = config.Duration{Duration: 6 * time.Hour}
+		cfg.Server.PollJitter = config.Duration{}
+		api := &scriptAPI{offers: []transport.Offer{{Component: "settings", Version: "2", URL: "http://127.0.0.1:1/x"}}}
 		_, _, stop := startLoop(t, cfg, api)
-		time.Sleep(11 * time.Minute)
+		time.Sleep(3 * time.Hour)
 		synctest.Wait()
 		stop()
-		if diff := cmp.Diff([]time.Duration{0, 10 * time.Minute}, api.calls); diff != "" {
-			t.Errorf("check times (-want +got):\n%s", diff)
+		if len(api.calls) != 2 || api.calls[1] != open.Add(time.Minute).Sub(now) {
+			t.Errorf("check times %v; want a second check a minute after the window opens (%v)", api.calls, open.Add(time.Minute).Sub(now))
 		}
 	})
 }
