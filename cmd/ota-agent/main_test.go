@@ -527,3 +527,17 @@ func TestStatusShowsCorruptState(t *testing.T) {
 		t.Errorf("status after move-aside:\n%s", r.stdout)
 	}
 }
+
+func TestServiceCommandErrors(t *testing.T) {
+	path, _ := specConfig(t, nil)
+	if r := runBin(t, "-c", path, "service", "bogus"); r.code != 2 {
+		t.Errorf("service bogus: exit %d, want 2", r.code)
+	}
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("host runs systemd; not touching its units")
+	}
+	r := runBin(t, "-c", path, "service", "status")
+	if r.code != 1 || !strings.Contains(r.stderr, "not running systemd") {
+		t.Errorf("service status without systemd: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,12 +77,15 @@ func serviceConfig(e *env) (*service.Config, error) {
 }
 
 func cmdService(_ context.Context, e *env) error {
-	if len(e.args) != 1 {
+	if len(e.args) != 1 || !slices.Contains([]string{"install", "uninstall", "start", "stop", "status"}, e.args[0]) {
 		return usagef("service: want install, uninstall, start, stop or status")
 	}
 	sc, err := serviceConfig(e)
 	if err != nil {
 		return err
+	}
+	if p := service.Platform(); p != "linux-systemd" {
+		return fmt.Errorf("service %s: this host is not running systemd (service manager detected: %s); the unit needs systemd as PID 1", e.args[0], p)
 	}
 	svc, err := service.New(&program{e: e}, sc)
 	if err != nil {
