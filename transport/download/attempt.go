@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -32,7 +31,7 @@ func (f *fetcher) attempt(ctx context.Context) (err error) {
 		}
 		if err != nil && f.j.Offset > f.synced {
 			if cerr := f.checkpoint(); cerr != nil {
-				err = errors.Join(err, cerr)
+				err = fmt.Errorf("%w; then: %w", err, cerr) // one line, both causes
 			}
 		}
 	}()
@@ -199,53 +198,20 @@ func (f *fetcher) statusError(resp *http.Response) error {
 	return err
 }
 
-// copy streams body into dst and the hashes, checkpointing every SyncEvery
-// bytes and resetting the stall timer on every read.
+// copy streams body into dst and the hashes through the pipeline (pipe.go),
+// checkpointing every SyncEvery bytes. A write, sync or journal failure is
+// final and explains a stopped read.
 func (f *fetcher) copy(actx, ctx context.Context, body io.Reader, stall *time.Timer) error {
-	total := f.total()
-	for {
-		n, rerr := body.Read(f.buf)
-		stall.Reset(f.o.StallTimeout)
-		if n > 0 {
-			if err := f.take(f.buf[:n], total); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return f.readError(actx, ctx, "read body", rerr)
-		}
+	p := f.startPipe()
+	rerr := f.feed(actx, ctx, p, body, stall)
+	if err := p.close(); err != nil {
+		return backoff.Permanent(err)
 	}
-	if total >= 0 && f.j.Offset < total {
+	if rerr != nil {
+		return rerr
+	}
+	if total := f.total(); total >= 0 && f.j.Offset < total {
 		return fmt.Errorf("connection closed at %d of %d bytes", f.j.Offset, total)
-	}
-	return nil
-}
-
-// take writes, hashes and accounts for one chunk.
-func (f *fetcher) take(p []byte, total int64) error {
-	if total >= 0 && f.j.Offset+int64(len(p)) > total {
-		return backoff.Permanent(fmt.Errorf("%w: server sent more than %d bytes", ErrSize, total))
-	}
-	if _, err := f.dst.WriteAt(p, f.j.Offset); err != nil {
-		if errors.Is(err, syscall.ENOSPC) {
-			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
-		}
-		return backoff.Permanent(fmt.Errorf("write destination at offset %d: %w", f.j.Offset, err))
-	}
-	f.h.Write(p)
-	f.j.Offset += int64(len(p))
-	f.j.Fetched += int64(len(p))
-	f.report(false)
-	if b := f.budget(); b >= 0 && f.j.Fetched > b {
-		return backoff.Permanent(fmt.Errorf("%w: fetched %d bytes, the cap is %.1f × size = %d", ErrBudget, f.j.Fetched, f.o.Budget, b))
-	}
-	if f.req.Journal != "" && f.j.Offset-f.synced >= f.o.SyncEvery { // without a journal a sync buys nothing
-		if err := f.checkpoint(); err != nil {
-			return backoff.Permanent(err)
-		}
 	}
 	return nil
 }

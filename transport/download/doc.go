@@ -9,8 +9,10 @@
 // Last-Modified, and the size), the offset and the marshalled MD5/SHA-256
 // states. It is written atomically (temp file, fsync, rename, directory
 // fsync) and only after Dest.Sync has made the data up to that offset
-// durable, so a process killed at any instant, or a power cut, loses at most
-// Options.SyncEvery bytes. A new process continues with "Range: bytes=N-"
+// durable, so a process killed at any instant, or a power cut, loses about
+// Options.SyncEvery bytes (plus the pipeline's buffers, a quarter of that).
+// Reading, writing, MD5 and SHA-256 run concurrently in a bounded pipeline
+// (pipe.go); each journal holds hash states taken at exactly its offset. A new process continues with "Range: bytes=N-"
 // and "If-Range"; a 200 answer, a different Content-Range total or a changed
 // validator start again from zero, and the log says why.
 //
@@ -22,6 +24,14 @@
 // attempts and restarts, are capped at Options.Budget × size. Every failure
 // comes back as one wrapped error that says what happened, on which URL
 // (query string removed: presigned URLs carry secrets), and what to check.
+//
+// # Space
+//
+// Stage checks free space before the first byte: the exact size, or an
+// estimate plus 5 % (NeedBytes). When the file system still fills up mid-way
+// the error wraps ErrNoSpace and names the directory and the bytes needed,
+// and Stage removes the partial file and its journal: nothing half-written
+// keeps the space, and the next try starts from zero.
 //
 // # Packages
 //

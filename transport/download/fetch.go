@@ -156,7 +156,7 @@ type fetcher struct {
 	attempts int
 	lastURL  string
 	bo       *jitter
-	buf      []byte
+	pool     *bufPool
 	lastProg time.Time
 	result   Result
 }
@@ -167,7 +167,7 @@ func newFetcher(o Options, req Request, dst Dest, progress func(done, total int6
 		log:     o.Log.With("component", "transport/download"),
 		lastURL: req.URL,
 		bo:      newJitter(o),
-		buf:     make([]byte, bufSize),
+		pool:    newBufPool(pipeDepth(o.SyncEvery)),
 	}
 }
 
@@ -242,13 +242,16 @@ func (f *fetcher) notify(err error, wait time.Duration) {
 	f.log.Warn("download attempt failed; retrying", "url", redact(f.lastURL), "attempt", f.attempts, "bytes", f.j.Offset, "wait", wait, "err", err)
 }
 
-func (f *fetcher) report(force bool) {
+func (f *fetcher) report(force bool) { f.reportAt(f.j.Offset, force) }
+
+// reportAt reports done bytes (at most every progressInterval unless force).
+func (f *fetcher) reportAt(done int64, force bool) {
 	if f.progress == nil {
 		return
 	}
 	if now := time.Now(); force || now.Sub(f.lastProg) >= progressInterval {
 		f.lastProg = now
-		f.progress(f.j.Offset, max(f.total(), 0))
+		f.progress(done, max(f.total(), 0))
 	}
 }
 

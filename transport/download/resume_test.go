@@ -78,10 +78,10 @@ func TestKillAndResume(t *testing.T) {
 		// slack covers bytes in socket buffers when the kill lands (the
 		// server counts them as served although the child never read them):
 		// the child's receive and the server's send buffer, each doubled by
-		// the kernel, plus one read buffer.
+		// the kernel, plus the buffers in the child's pipeline (pipe.go).
 		sndbuf = 64 << 10
-		slack  = 2*childRcvBuf + 2*sndbuf + bufSize
 	)
+	slack := int64(2*childRcvBuf + 2*sndbuf + pipeDepth(sync)*bufSize)
 	c := downloadtest.Content{Seed: 7, Size: size}
 	s := downloadtest.New(c)
 	t.Cleanup(s.Close)

@@ -67,7 +67,9 @@ func StagePath(req Request, dir string) string {
 // Stage downloads req into a file under dir (see StagePath), resuming a
 // partial one, and returns its path once size and digests are verified. It
 // checks free space before the first byte (NeedBytes less what is already
-// there). On a digest mismatch the file is removed.
+// there). On a digest mismatch the file is removed; when the file system
+// fills up mid-way (ErrNoSpace) the file and its journal are removed, so
+// nothing half-written holds the space, and the next try starts from zero.
 func Stage(ctx context.Context, o Options, req Request, dir string, progress func(done, total int64)) (string, Result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", Result{}, fmt.Errorf("staging directory: %w", err)
@@ -97,11 +99,32 @@ func Stage(ctx context.Context, o Options, req Request, dir string, progress fun
 		err = cerr
 	}
 	if err != nil {
-		var de *DigestError
-		if errors.As(err, &de) {
-			os.Remove(p)
-		}
-		return "", Result{}, err
+		return "", Result{}, stageFailed(err, req, dir, p)
 	}
 	return p, res, nil
+}
+
+// stageFailed cleans up after a failed Stage. A digest mismatch removes the
+// staged file; running out of space removes it and its journal too (a full
+// file system must not stay full of a partial image, and a journal without
+// its data cannot be resumed) and says how much the download needs.
+func stageFailed(err error, req Request, dir, p string) error {
+	var de *DigestError
+	if errors.As(err, &de) {
+		os.Remove(p)
+		return err
+	}
+	if !errors.Is(err, ErrNoSpace) {
+		return err
+	}
+	os.Remove(p)
+	removeJournal(req.Journal)
+	need := NeedBytes(req)
+	var fe *Error
+	if errors.As(err, &fe) {
+		need = max(need, fe.Total)
+		free, _ := FreeBytes(dir)
+		fe.Err = fmt.Errorf("%w; staging in %s needs %d bytes, %d free once the partial file is removed; free space under state_dir", fe.Err, dir, need, free)
+	}
+	return err
 }
