@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.da
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK_VERSION ?= 2025.1.1
 
-.PHONY: all build cross test bench stress lint demo clean
+.PHONY: all build cross test bench bench-table stress lint demo clean
 
 all: build
 
@@ -28,11 +28,29 @@ test:
 	CGO_ENABLED=0 $(GO) build ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
+# bench runs every benchmark once (one full run each) and prints one table of
+# the figures that matter; the raw output stays in $(BIN)/bench.txt.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	@mkdir -p $(BIN)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... > $(BIN)/bench.txt 2>&1; \
+		rc=$$?; cat $(BIN)/bench.txt; $(MAKE) --no-print-directory bench-table; exit $$rc
 
-demo:
-	CGO_ENABLED=0 $(GO) run ./cmd/ota-agent demo
+# bench-table formats $(BIN)/bench.txt (see README "Measured figures").
+bench-table:
+	@echo; echo "ota-agent measured figures, $$(date -u +%Y-%m-%d), $$(nproc) x $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+	@awk -f testdata/e2e/benchtable.awk $(BIN)/bench.txt
+
+# demo runs the whole product on simulated hardware (no root, no network).
+demo: build
+	$(BIN)/ota-agent demo $(DEMOFLAGS)
+
+# stress runs the long fault campaigns; set SEED to replay one.
+STRESS_RUNS ?= 40
+stress:
+	@mkdir -p $(BIN)
+	OTA_E2E_RUNS=$(STRESS_RUNS) $(if $(SEED),OTA_E2E_SEED=$(SEED)) $(GO) test -count=1 -v -timeout 60m \
+		-run 'TestE2E(PowerCuts|NetworkFaults|SerialFaults)' ./cmd/ota-agent > $(BIN)/stress.txt 2>&1; \
+		rc=$$?; grep -E 'campaign|FAIL|^ok|--- |run [0-9]+' $(BIN)/stress.txt; exit $$rc
 
 lint:
 	$(GO) vet ./...
