@@ -113,12 +113,14 @@ func (s *Sim) goCmd(l *line) error {
 		s.violation("go %#x: outside flash and RAM", a)
 		return l.send(nack)
 	}
+	s.record("go %#x", a)
+	// stm32flash -R jumps to a stub in RAM that requests a system reset:
+	// with BOOT0 still high, the part comes back in its bootloader. The
+	// state changes before the ACK leaves, so that a host that resets the
+	// part right after the ACK is not overtaken by this jump.
+	s.Reset(a >= 0x20000000)
 	if err := l.send(ack); err != nil {
 		return err
 	}
-	s.record("go %#x", a)
-	// stm32flash -R jumps to a stub in RAM that requests a system reset:
-	// with BOOT0 still high, the part comes back in its bootloader.
-	s.Reset(a >= 0x20000000)
 	return errReset
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"ota-agent/platform/serial/serialtest"
@@ -169,11 +170,33 @@ func (l *line) busy(d time.Duration) error {
 	return sleep(l.ctx, d)
 }
 
+// spinBelow is how close to its target a wait stops trusting the timer and
+// yields in a loop instead: a timer may fire a millisecond late on a busy
+// machine, which would add up to seconds over a transfer and make the line
+// model slower than the line it models.
+const spinBelow = 2 * time.Millisecond
+
 // sleep waits d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
+	until := time.Now().Add(d)
+	if d > spinBelow {
+		if err := timerWait(ctx, d-spinBelow); err != nil {
+			return err
+		}
+	}
+	for time.Now().Before(until) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return nil
+}
+
+func timerWait(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

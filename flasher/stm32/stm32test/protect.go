@@ -51,29 +51,29 @@ func (s *Sim) writeProtect(l *line) error {
 		return err
 	}
 	s.record("write-protect")
+	s.Reset(true)
 	if err := l.send(ack); err != nil {
 		return err
 	}
-	s.Reset(true)
 	return errReset
 }
 
 func (s *Sim) writeUnprotect(l *line) error {
 	s.record("write-unprotect")
+	s.Reset(true)
 	if err := l.send(ack, ack); err != nil {
 		return err
 	}
-	s.Reset(true)
 	return errReset
 }
 
 func (s *Sim) readoutProtect(l *line) error {
 	s.record("readout-protect")
+	s.SetReadProtected(true)
+	s.Reset(true)
 	if err := l.send(ack, ack); err != nil {
 		return err
 	}
-	s.SetReadProtected(true)
-	s.Reset(true)
 	return errReset
 }
 
@@ -89,9 +89,9 @@ func (s *Sim) readoutUnprotect(l *line) error {
 	}
 	s.protected = false
 	s.mu.Unlock()
+	s.Reset(true)
 	if err := l.send(ack); err != nil {
 		return err
 	}
-	s.Reset(true)
 	return errReset
 }
