@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"ota-agent/agent/demo"
@@ -20,6 +21,9 @@ func cmdDemo(ctx context.Context, e *env) error {
 	dir := fs.String("dir", "", "work directory (default: a new temporary one)")
 	if _, err := e.flags("demo", fs, 0); err != nil {
 		return err
+	}
+	if !slices.Contains(demo.APIs, *api) {
+		return usagef("demo: --api %q: want one of %s", *api, strings.Join(demo.APIs, ", "))
 	}
 	bin, err := os.Executable()
 	if err != nil {
