@@ -8,7 +8,8 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
-STATICCHECK_VERSION ?= 2025.1.1
+# staticcheck 2025.1.1 is module version v0.6.1 (go run needs the module version).
+STATICCHECK_VERSION ?= v0.6.1
 
 .PHONY: all build cross test bench bench-table stress lint demo clean
 
