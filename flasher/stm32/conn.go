@@ -128,6 +128,9 @@ func (c *Conn) drain() {
 	}
 }
 
+// errSync marks a failed sync, after which a lower rate may work.
+var errSync = errors.New("sync")
+
 // Sync sends 0x7F so the bootloader measures the baud rate, and accepts
 // ACK. If the first byte gets no answer it sends a second one: a NACK to
 // that means the bootloader was already synced (a previous session did not
@@ -150,10 +153,10 @@ func (c *Conn) Sync(ctx context.Context) error {
 		case errors.Is(err, serial.ErrTimeout):
 			continue
 		default:
-			return fmt.Errorf("sync: %w; check that the MCU is in its bootloader (BOOT0 high during reset), TX/RX wiring and the baud rate", err)
+			return fmt.Errorf("%w: %w; check that the MCU is in its bootloader (BOOT0 high during reset), TX/RX wiring and the baud rate", errSync, err)
 		}
 	}
-	return fmt.Errorf("sync: no answer to 0x7F after 2 tries: %w; check that the MCU is in its bootloader (BOOT0 high during reset), TX/RX wiring and the baud rate", serial.ErrTimeout)
+	return fmt.Errorf("%w: no answer to 0x7F after 2 tries: %w; check that the MCU is in its bootloader (BOOT0 high during reset), TX/RX wiring and the baud rate", errSync, serial.ErrTimeout)
 }
 
 // Get runs Get (0x00): bootloader version and the commands it lists.

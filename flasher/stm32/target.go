@@ -93,6 +93,9 @@ func (t *Target) Install(ctx context.Context, img flasher.Image, progress flashe
 }
 
 func (t *Target) install(ctx context.Context, img flasher.Image, progress flasher.Progress) (err error) {
+	if img.R == nil || img.Size <= 0 {
+		return fmt.Errorf("image %q of %d bytes: nothing to flash", img.Name, img.Size)
+	}
 	port, err := serial.Open(serial.Config{Path: t.cfg.Port, Baud: t.cfg.Baud, Parity: serial.EvenParity, Log: t.log})
 	if err != nil {
 		return err
@@ -103,16 +106,38 @@ func (t *Target) install(ctx context.Context, img flasher.Image, progress flashe
 		return err
 	}
 	defer func() { err = errors.Join(err, closeLines()) }()
-	if err := t.enterBootloader(ctx, lines); err != nil {
-		return err
+	c, res, err := t.flash(ctx, port, lines, img, progress)
+	if err != nil && ctx.Err() == nil && t.cfg.Baud > FallbackBaud && errors.Is(err, errSync) {
+		t.log.Warn("stm32 no sync at this rate; retrying at the fallback rate", "baud", FallbackBaud, "err", err)
+		if serr := port.SetBaud(FallbackBaud); serr != nil {
+			return errors.Join(err, serr)
+		}
+		c, res, err = t.flash(ctx, port, lines, img, progress)
+		if err != nil {
+			return fmt.Errorf("at fallback %d baud: %w", FallbackBaud, err)
+		}
 	}
-	c := NewConn(port, t.cfg.Baud, t.cfg.Timeout, t.log)
-	res, err := Flash(ctx, c, img.R, img.Size, Options{Address: t.cfg.Address, Verify: t.verify, Retries: t.cfg.Retries, Log: t.log}, progress)
 	if err != nil {
 		return err
 	}
 	t.log.Info("stm32 image written", "version", img.Version, "bytes", img.Size, "state", "verified-"+string(res.Verified))
 	return t.leave(ctx, c, lines, res)
+}
+
+// FallbackBaud is the rate Install retries at when the bootloader does not
+// answer the sync byte at a higher configured rate: every STM32 bootloader
+// follows it, and poor wiring is the most common cause of a failed sync.
+const FallbackBaud = 115200
+
+// flash enters the bootloader and runs Flash at the port's current rate.
+func (t *Target) flash(ctx context.Context, port *serial.File, lines serial.Lines, img flasher.Image, progress flasher.Progress) (*Conn, Result, error) {
+	if err := t.enterBootloader(ctx, lines); err != nil {
+		return nil, Result{}, err
+	}
+	c := NewConn(port, port.Baud(), t.cfg.Timeout, t.log)
+	opts := Options{Address: t.cfg.Address, Verify: t.verify, Retries: t.cfg.Retries, Log: t.log}
+	res, err := Flash(ctx, c, img.R, img.Size, opts, progress)
+	return c, res, err
 }
 
 func (t *Target) lines(port *serial.File) (serial.Lines, func() error, error) {

@@ -239,3 +239,21 @@ func TestInstallCancelled(t *testing.T) {
 		t.Fatalf("Install after cancel = %v, want context.Canceled", err)
 	}
 }
+
+func TestInstallFallsBackTo115200(t *testing.T) {
+	sim, p := startSim(t, stm32test.Options{PID: 0x410, MaxBaud: 115200, InApp: true})
+	img := image(3000, 8)
+	err, _ := install(t, sim, p, img, stm32.TargetConfig{Baud: 460800})
+	if err != nil {
+		t.Fatalf("Install at 460800 on a part limited to 115200: %v", err)
+	}
+	checkFlash(t, sim.Flash(), img, 0)
+	if got := p.Baud(); got != 115200 {
+		t.Errorf("host ended at %d baud, want the fallback 115200", got)
+	}
+	sim.Reset(true)
+	err, _ = install(t, sim, p, img, stm32.TargetConfig{Baud: 115200, Lines: &serialtest.BootLines{BootLevel: true}})
+	if err == nil || !strings.Contains(err.Error(), "sync") || strings.Contains(err.Error(), "fallback") {
+		t.Errorf("sync failure at 115200 = %v, want a sync error without a fallback", err)
+	}
+}

@@ -80,6 +80,10 @@ func (s *Sim) step(l *line) error {
 		_, err := l.next(1) // the application ignores the bootloader protocol
 		return err
 	}
+	if s.opts.MaxBaud > 0 && l.baud != nil && l.baud() > s.opts.MaxBaud {
+		_, err := l.next(1) // too fast for auto-baud: noise
+		return err
+	}
 	if !synced {
 		b, err := l.next(1)
 		if err != nil || b[0] != 0x7F {

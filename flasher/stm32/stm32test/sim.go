@@ -48,6 +48,10 @@ type Options struct {
 	// Service scales the device's erase and programming times from the
 	// device table: 0 = instant, 1 = datasheet typical.
 	Service float64
+	// MaxBaud is the fastest rate the part's bootloader follows (0: any).
+	// Bytes sent faster are noise to it, as on a real part whose auto-baud
+	// cannot lock; only ServePty knows the host's rate.
+	MaxBaud int
 	// NoChecksum hides Get Checksum (0xA1) on parts that have it.
 	NoChecksum bool
 	// InApp starts the simulated MCU running its application (deaf to the
