@@ -230,6 +230,7 @@ func (c *Conn) Go(ctx context.Context, addr uint32) error {
 // persists; once, it may be a corrupted command byte.
 type RefusedError struct{ Code byte }
 
+// Error implements error.
 func (e *RefusedError) Error() string { return fmt.Sprintf("command %#02x refused", e.Code) }
 
 // Unwrap returns ErrNoAck.

@@ -150,6 +150,7 @@ func (s Sequence) Run(ctx context.Context, l Lines) error {
 	return nil
 }
 
+// String is the step in stm32flash notation ("-rts").
 func (st step) String() string {
 	if st.high {
 		return st.sig

@@ -46,10 +46,11 @@ var ErrNoModemLines = errors.New("port has no modem lines (DTR/RTS ioctl gave EN
 type Parity int
 
 const (
-	NoParity Parity = iota
-	EvenParity
+	NoParity   Parity = iota // 8N1
+	EvenParity               // 8E1 (STM32 bootloader); a pty drops it
 )
 
+// String is "8N1" or "8E1".
 func (p Parity) String() string {
 	if p == EvenParity {
 		return "8E1"

@@ -153,4 +153,5 @@ func (s *Sim) lists(code byte) bool {
 // NewLogReporter returns a LogReporter on log (nil: discard).
 func NewLogReporter(log *slog.Logger) LogReporter { return LogReporter{Log: log} }
 
+// String describes the simulated part, e.g. for logs.
 func (s *Sim) String() string { return fmt.Sprintf("simulated %s", s.dev) }
