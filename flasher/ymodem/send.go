@@ -137,10 +137,42 @@ func (s *sender) run(ctx context.Context) error {
 	if err := s.waitC(ctx, "after EOT"); err != nil {
 		return err
 	}
-	if _, err := s.deliver(ctx, AppendFrame(nil, 0, nil, 0), nil, false, s.opts.Timeout); err != nil {
-		return fmt.Errorf("end of batch (empty block 0): %w", err)
+	if err := s.endBatch(ctx); err != nil {
+		return err
 	}
 	s.log.Info("ymodem transfer", "state", "done", "bytes", s.f.Size, "noise", s.rep.noise)
+	return nil
+}
+
+// endBatchTries bounds the tries for the empty block 0.
+const endBatchTries = 3
+
+// endBatch sends the empty block 0 that ends the batch. Every data byte is
+// ACKed by now, and the receiver finishes when the block arrives: AN4657
+// and the MXChip bootloader leave YMODEM (the CLI then prints its result)
+// and rb exits, so a resend is never answered. If no reply comes at all,
+// the missing ACK is reported as a warning, not a failure: rb on a pty even
+// flushes its own last ACK (TCIOFLUSH right after writing it). A NAK or a
+// cancel is still an error.
+func (s *sender) endBatch(ctx context.Context) error {
+	frame := AppendFrame(nil, 0, nil, 0)
+	for try := 1; try <= endBatchTries; try++ {
+		if err := s.write(frame); err != nil {
+			return err
+		}
+		r, err := s.rep.next(ctx, s.opts.Timeout)
+		switch {
+		case err == nil && r == ACK:
+			return nil
+		case errors.Is(err, errTimeout):
+			continue
+		case err != nil:
+			return fmt.Errorf("end of batch (empty block 0): %w", err)
+		}
+		s.log.Warn("end of batch not accepted; resending", "reply", fmt.Sprintf("%#02x", r), "attempt", try)
+	}
+	s.log.Warn("no ACK for the end of batch; every data block and EOT were ACKed, so the receiver has the file",
+		"wait", s.opts.Timeout, "attempt", endBatchTries)
 	return nil
 }
 
@@ -162,21 +194,22 @@ func (s *sender) waitStart(ctx context.Context) error {
 	}
 }
 
-// waitC waits for the 'C' that asks for the next block 0 (a NAK does too).
-// A receiver that stays silent (AN4657 asks only after its 1 s timeout)
-// gets the block anyway when Timeout runs out.
+// waitC waits for the 'C' that asks for the next block 0. A receiver that
+// stays silent (AN4657 asks only after its 1 s timeout) gets the block
+// anyway when Timeout runs out.
 func (s *sender) waitC(ctx context.Context, when string) error {
+	deadline := time.Now().Add(s.opts.Timeout)
 	for {
-		r, err := s.rep.next(ctx, s.opts.Timeout)
+		r, err := s.rep.next(ctx, time.Until(deadline))
 		switch {
 		case errors.Is(err, errTimeout):
 			s.log.Warn("no 'C' from receiver; sending on", "wait", s.opts.Timeout, "when", when)
 			return nil
 		case err != nil:
 			return fmt.Errorf("wait for 'C' %s: %w", when, err)
-		case r != ACK:
+		case r == CRC:
 			return nil
 		}
-		s.log.Debug("extra ACK while waiting for 'C'", "when", when)
+		s.log.Debug("skipping reply while waiting for 'C'", "reply", fmt.Sprintf("%#02x", r), "when", when)
 	}
 }
