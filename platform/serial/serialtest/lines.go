@@ -5,6 +5,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"ota-agent/platform/serial"
+)
+
+var (
+	_ serial.Lines      = (*BootLines)(nil)
+	_ serial.GPIOSetter = (*BootLines)(nil)
+	_ serial.Breaker    = (*BootLines)(nil)
 )
 
 // BootLines stands in for the reset and boot-select wiring of a board, which
