@@ -205,3 +205,25 @@ func TestABInterruptedInstallingDisarms(t *testing.T) {
 		t.Errorf("after Resume: %+v", c)
 	}
 }
+
+// TestABDaemonPollWaitsForOperatorReboot: with an empty ab.reboot the
+// daemon's next polls neither judge the armed slot nor install again.
+func TestABDaemonPollWaitsForOperatorReboot(t *testing.T) {
+	r := newABRig(t, "rauc", nil)
+	r.update()
+	_, outs, err := r.ag.Update(t.Context(), agent.UpdateOptions{NoResolve: true})
+	if err != nil || len(outs) != 0 {
+		t.Fatalf("poll while armed = %+v, %v; want nothing done", outs, err)
+	}
+	if c := r.comp(); c.Phase != state.Rebooting || c.IsFailed("2.0.0") {
+		t.Fatalf("after poll: %+v, want still rebooting", c)
+	}
+	r.boot("B")
+	r.open()
+	if err := r.ag.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.comp(); c.Version != "2.0.0" {
+		t.Errorf("after reboot and start: %+v", c)
+	}
+}

@@ -29,7 +29,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	bo := a.newBackoff()
 	for {
-		_, _, err := a.Update(ctx, UpdateOptions{})
+		_, _, err := a.Update(ctx, UpdateOptions{NoResolve: true})
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -24,6 +24,11 @@ import (
 type UpdateOptions struct {
 	CheckOptions
 	Component string // only this component; "" = all
+	// NoResolve skips resolving pending A/B installs first. The daemon
+	// resolves once at start (SPEC §5), not on every poll: with an empty
+	// ab.reboot the operator reboots later, and the slot booted until then
+	// says nothing about the bootloader's verdict.
+	NoResolve bool
 }
 
 // Outcome is what happened to one install.
@@ -38,8 +43,10 @@ type Outcome struct {
 // installs what policy allows, then sends queued reports. It returns the
 // check and one outcome per install; the error is the first failure.
 func (a *Agent) Update(ctx context.Context, o UpdateOptions) (CheckResult, []Outcome, error) {
-	if _, err := a.ResolvePending(ctx); err != nil {
-		return CheckResult{}, nil, err
+	if !o.NoResolve {
+		if _, err := a.ResolvePending(ctx); err != nil {
+			return CheckResult{}, nil, err
+		}
 	}
 	res, err := a.Check(ctx, o.CheckOptions)
 	if err != nil {
@@ -55,6 +62,10 @@ func (a *Agent) Update(ctx context.Context, o UpdateOptions) (CheckResult, []Out
 	var first error
 	for i, d := range res.Decisions {
 		if d.Action != policy.Install || (o.Component != "" && d.Component != o.Component) {
+			continue
+		}
+		if a.awaitingReboot(d.Component) {
+			a.log.Info("install deferred: an armed slot waits for its reboot", "device", d.Component, "version", d.Version)
 			continue
 		}
 		out := a.Install(ctx, res.Offers[i])
@@ -264,4 +275,11 @@ func (a *Agent) cleanDownloads(staged string, entries []download.Entry) {
 	for _, e := range entries {
 		_ = os.Remove(e.Path)
 	}
+}
+
+// awaitingReboot reports whether name has an armed A/B install that has not
+// been resolved yet; nothing else is installed into it until then.
+func (a *Agent) awaitingReboot(name string) bool {
+	c := a.snapshot().Components[name]
+	return c != nil && (c.Phase == state.Rebooting || c.Phase == state.Committing)
 }
