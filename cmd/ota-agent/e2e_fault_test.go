@@ -118,6 +118,10 @@ func TestE2EPowerCuts(t *testing.T) {
 			}
 			left -= time.Since(t0)
 		}
+		if _, err := r.dev.Rig.Vars(context.Background()); err != nil {
+			t.Errorf("run %d (kill at %v): environment invalid after the cut: %v", i, at, err)
+			continue
+		}
 		r.boot(t) // power on after the cut
 		err := r.finish(t, flow(r, srv)[0], 6)
 		if err == nil {
