@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"ota-agent/agent/config"
@@ -61,7 +62,8 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 	if err := t.Arm(ctx, slot.Name()); err != nil {
 		return err
 	}
-	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", nil); err != nil {
+	boot := bootIdentity(c)
+	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", func(cs *state.Component) { cs.BootID = boot }); err != nil {
 		return err
 	}
 	a.queue(transport.Report{Component: c.Name, Version: of.Version, FromVersion: a.snapshot().Component(c.Name).FromVersion, Event: transport.EventDownload, OK: true, OfferID: of.ID, Extra: of.Extra})
@@ -92,6 +94,57 @@ func (a *Agent) ResolvePending(ctx context.Context) (string, error) {
 	return a.resolvePending(ctx)
 }
 
+// ErrNotRebooted means an armed slot waits for a reboot that has not
+// happened yet (same kernel boot as when it was armed): nothing is judged.
+var ErrNotRebooted = errors.New("the device has not rebooted since the slot was armed; reboot to boot it")
+
+// bootIdentity names the running boot: the kernel's boot_id, and the inode
+// and modification time of the command line file the booted slot is read
+// from (a simulated bootloader, abtest's, writes a new one on every "boot").
+// An armed install is judged only in a later boot; otherwise an agent
+// restarted before the operator reboots would take the old slot for a
+// rollback.
+func bootIdentity(c *config.Component) string {
+	id, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	s := strings.TrimSpace(string(id))
+	if fi, err := os.Stat(c.AB.CmdlineFile); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			s += fmt.Sprintf(" %d", st.Ino)
+		}
+		s += fmt.Sprintf(" %d", fi.ModTime().UnixNano())
+	}
+	return s
+}
+
+// MarkGood marks the booted slot of every settled A/B component good, after
+// its health commands pass, as rauc-mark-good does at every boot: the RAUC
+// boot script counts the running slot down on each boot, so a slot that is
+// not marked good again would be given up after ab.attempts boots. The
+// daemon calls it at start, after pending installs are resolved.
+func (a *Agent) MarkGood(ctx context.Context) error {
+	a.op.Lock()
+	defer a.op.Unlock()
+	var errs []error
+	for i := range a.cfg.Components {
+		c := &a.cfg.Components[i]
+		t := a.o.Targets.AB[c.Name]
+		cs := a.snapshot().Components[c.Name]
+		if c.Type != "ab" || t == nil || (cs != nil && (cs.Phase == state.Rebooting || cs.Phase == state.Committing)) {
+			continue
+		}
+		if err := a.health(ctx, c); err != nil {
+			errs = append(errs, fmt.Errorf("component %s: booted slot not marked good: %w", c.Name, err))
+			continue
+		}
+		if err := t.Commit(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("component %s: mark booted slot good: %w", c.Name, err))
+			continue
+		}
+		a.log.Info("booted slot marked good", "device", c.Name)
+	}
+	return errors.Join(errs...)
+}
+
 // ErrBusy is returned by Commit and Rollback while an install runs.
 var ErrBusy = errors.New("an install is in progress; try again when `ota-agent status` shows no component downloading or installing")
 
@@ -116,6 +169,10 @@ func (a *Agent) resolve(ctx context.Context, c *config.Component, cs *state.Comp
 	t := a.o.Targets.AB[c.Name]
 	if t == nil {
 		return "", fmt.Errorf("component %s: no A/B target", c.Name)
+	}
+	if cs.BootID != "" && cs.BootID == bootIdentity(c) {
+		return fmt.Sprintf("%s: slot %s is armed with %s; waiting for the reboot", c.Name, cs.Slot, cs.TargetVersion),
+			fmt.Errorf("component %s: %w (slot %s armed with %s)", c.Name, ErrNotRebooted, cs.Slot, cs.TargetVersion)
 	}
 	booted, err := t.Booted(ctx)
 	if err != nil {

@@ -53,7 +53,7 @@ func newABRig(t *testing.T, scheme string, health [][]string) *abRig {
 		Policy:   config.Policy{VersionScheme: "auto", DefaultUpgradeType: "silent", Prompt: "hold", MaxAttempts: 3},
 		Download: config.Download{MaxRetries: 1},
 		Components: []config.Component{{Name: "rootfs", Type: "ab", Version: "1.0.0",
-			AB: &config.AB{Slots: rig.Config.Slots, Scheme: scheme, Health: health}}},
+			AB: &config.AB{Slots: rig.Config.Slots, Scheme: scheme, Health: health, CmdlineFile: rig.Config.CmdlineFile}}},
 	}
 	r.open()
 	return r
@@ -225,5 +225,55 @@ func TestABDaemonPollWaitsForOperatorReboot(t *testing.T) {
 	}
 	if c := r.comp(); c.Version != "2.0.0" {
 		t.Errorf("after reboot and start: %+v", c)
+	}
+}
+
+// TestABRestartBeforeReboot: an agent restarted in the same boot as the arm
+// (operator reboot pending) must not take the old slot for a rollback.
+func TestABRestartBeforeReboot(t *testing.T) {
+	r := newABRig(t, "rauc", nil)
+	r.update()
+	r.open() // restart, no reboot
+	if err := r.ag.Resume(t.Context()); !errors.Is(err, agent.ErrNotRebooted) {
+		t.Fatalf("Resume before the reboot = %v, want ErrNotRebooted", err)
+	}
+	if c := r.comp(); c.Phase != state.Rebooting || c.IsFailed("2.0.0") {
+		t.Fatalf("after restart without reboot: %+v, want still rebooting and not failed", c)
+	}
+	r.boot("B")
+	r.open()
+	if err := r.ag.Resume(t.Context()); err != nil {
+		t.Fatalf("Resume after the reboot: %v", err)
+	}
+	if c := r.comp(); c.Version != "2.0.0" || c.Phase != state.Idle {
+		t.Errorf("after reboot: %+v, want 2.0.0 committed", c)
+	}
+}
+
+// TestABMarkGoodEveryStart: the RAUC boot script counts the running slot
+// down on every boot; the daemon's start marks it good again, or after
+// ab.attempts boots the bootloader would give it up.
+func TestABMarkGoodEveryStart(t *testing.T) {
+	r := newABRig(t, "rauc", [][]string{{"true"}})
+	for boot := range 5 {
+		r.boot("A")
+		vars, _ := r.rig.Vars(t.Context())
+		if vars[ab.LeftVar("A")] == "3" {
+			t.Fatalf("boot %d: BOOT_A_LEFT = 3 after a boot, want it counted down", boot)
+		}
+		r.open()
+		if err := r.ag.MarkGood(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		vars, _ = r.rig.Vars(t.Context())
+		if got := vars[ab.LeftVar("A")]; got != "3" {
+			t.Fatalf("boot %d: BOOT_A_LEFT = %q after MarkGood, want 3", boot, got)
+		}
+	}
+
+	r2 := newABRig(t, "rauc", [][]string{{"false"}})
+	r2.boot("A")
+	if err := r2.ag.MarkGood(t.Context()); err == nil {
+		t.Error("MarkGood with a failing health command = nil, want an error")
 	}
 }

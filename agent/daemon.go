@@ -24,8 +24,15 @@ const firstRetry = 30 * time.Second
 // when approved or when prompt_timeout expires, silent ones when the window
 // opens. Run returns nil when ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.Resume(ctx); err != nil && ctx.Err() == nil {
+	switch err := a.Resume(ctx); {
+	case err == nil, ctx.Err() != nil:
+	case errors.Is(err, ErrNotRebooted):
+		a.log.Info("A/B install waits for a reboot", "err", err)
+	default:
 		a.log.Error("pending A/B install resolved as failed", "err", err)
+	}
+	if err := a.MarkGood(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("booted slot left unmarked; the bootloader will fall back after ab.attempts boots", "err", err)
 	}
 	bo := a.newBackoff()
 	for {

@@ -71,6 +71,7 @@ type Component struct {
 	FromVersion   string           `json:"from_version,omitempty"` // version before the install in progress
 	Offer         *transport.Offer `json:"offer,omitempty"`        // the offer being installed
 	Slot          string           `json:"slot,omitempty"`         // A/B: the slot armed
+	BootID        string           `json:"boot_id,omitempty"`      // A/B: the boot in which the slot was armed
 	Progress      Progress         `json:"progress"`
 	Held          *Held            `json:"held,omitempty"`
 	Failed        []FailedVersion  `json:"failed_versions,omitempty"`

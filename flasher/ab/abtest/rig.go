@@ -122,7 +122,13 @@ func (r *Rig) setCmdline(slot string) error {
 	if r.rc.Scheme == "mender" {
 		line = "console=ttyS0,115200 rootwait root=" + r.Config.Slots[slot] + "\n"
 	}
-	return os.WriteFile(r.Config.CmdlineFile, []byte(line), 0o644)
+	// A new file per boot, as /proc/cmdline is per boot: the agent tells
+	// boots apart by the file's identity (inode, time), not only its text.
+	tmp := r.Config.CmdlineFile + ".new"
+	if err := os.WriteFile(tmp, []byte(line), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.Config.CmdlineFile)
 }
 
 // Vars returns the current environment.
