@@ -19,7 +19,7 @@ const MaxImage = 16 << 20
 type TargetConfig struct {
 	Port         string   // e.g. /dev/ttyUSB0
 	Baud         int      // rate for the transfer; the loader starts at 115200
-	Enter        string   // "classic" or "tight" (esptool's DTR/RTS resets), "" or "none"
+	Enter        string   // "classic" or "tight" (esptool's DTR/RTS resets), an stm32flash -i sequence, "" or "none"
 	EnterCommand []string // a command that resets the chip into download mode
 	Chip         string   // expected chip, e.g. "esp32"
 	Offset       uint32   // flash address
@@ -40,7 +40,9 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 	switch cfg.Enter {
 	case "", "none", "classic", "tight":
 	default:
-		return nil, fmt.Errorf("esp enter = %q: want classic, tight or none (or set enter_command)", cfg.Enter)
+		if _, _, err := serial.ParseSequences(cfg.Enter); err != nil {
+			return nil, fmt.Errorf("esp enter = %q: want classic, tight, none or an stm32flash -i sequence: %w", cfg.Enter, err)
+		}
 	}
 	if cfg.Port == "" {
 		return nil, fmt.Errorf("esp: port is empty")
@@ -69,14 +71,25 @@ func (t *Target) Install(ctx context.Context, img flasher.Image, progress flashe
 		return err
 	}
 	defer port.Close()
+	lines, err := serial.OpenLines("", port)
+	if err != nil {
+		return err
+	}
+	defer lines.Close()
 	f := New(port, Config{
 		Chip: t.cfg.Chip, Offset: t.cfg.Offset, Baud: t.cfg.Baud, Plain: t.cfg.Plain,
-		Reset: t.reset(port), Log: t.log,
+		Reset: t.reset(lines), Log: t.log,
 	})
 	return f.Flash(ctx, data, progress)
 }
 
-func (t *Target) reset(port *serial.File) func(context.Context) error {
+func (t *Target) reset(port serial.Lines) func(context.Context) error {
+	switch t.cfg.Enter {
+	case "", "none", "classic", "tight":
+	default: // an stm32flash -i sequence, checked by NewTarget
+		enter, _, _ := serial.ParseSequences(t.cfg.Enter)
+		return func(ctx context.Context) error { return enter.Run(ctx, port) }
+	}
 	switch {
 	case len(t.cfg.EnterCommand) > 0:
 		argv := t.cfg.EnterCommand
