@@ -2,6 +2,7 @@ package ab
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -15,27 +16,50 @@ import (
 
 // Slot writing parameters.
 const (
-	// ChunkSize is the write unit: writes are gathered into chunks aligned
-	// to ChunkSize, a multiple of every logical sector size.
+	// ChunkSize is the write unit: writes that are not whole pages at a
+	// page-aligned offset are gathered into chunks aligned to ChunkSize, a
+	// multiple of every logical sector size, and writeback is started every
+	// ChunkSize of sequential writing.
 	ChunkSize = 1 << 20
-	// SyncEvery bounds the dirty data: after this many bytes the slot is
-	// fdatasync'ed, so a power cut loses at most this much and a slow eMMC
-	// never holds hundreds of MiB in the page cache.
+	// SyncEvery bounds the dirty data: with this many bytes written since
+	// the last fdatasync began, the writer waits for that one and starts
+	// another, so at most twice this much is dirty and a slow eMMC never
+	// holds hundreds of MiB in the page cache.
 	SyncEvery = 32 << 20
 )
 
+// syncStep is the fdatasync cadence when the medium keeps up: every
+// syncStep bytes an fdatasync starts on its own goroutine unless one is
+// still running. Each one lets the read-back take what it made durable, so
+// the read-back trails the writing closely instead of by SyncEvery.
+const syncStep = 8 << 20
+
+// pageSize is the unit WriteAt passes straight to the file: a multiple of
+// every logical sector size, so a block device needs no read-modify-write.
+const pageSize = 4096
+
 // SlotFile is an open slot being written: a block device opened O_EXCL, or
-// a regular file in tests. Writes are buffered into ChunkSize-aligned
-// chunks. It implements flasher.Slot and is not safe for concurrent use.
+// a regular file in tests. Whole pages at page-aligned offsets are written
+// through, other writes are buffered into ChunkSize-aligned chunks. The
+// writer never waits for the medium except to keep dirty data under
+// 2×SyncEvery: fdatasync runs on its own goroutine, and another one reads
+// the durable prefix back while the writing goes on (see Verify). It
+// implements flasher.Slot and is not safe for concurrent use.
 type SlotFile struct {
 	f     *os.File
 	name  string
 	size  int64
-	buf   []byte // pending bytes for [bufOff, bufOff+len(buf))
+	buf   []byte // pending bytes for [off, off+len(buf))
 	off   int64
-	dirty int64 // bytes written since the last fdatasync
-	rb    *readback
-	log   *slog.Logger
+	dirty int64 // bytes written since the last fdatasync started
+	// [kickFrom, kickTo) was written sequentially, its writeback not started.
+	kickFrom, kickTo int64
+	// syncing receives the result of the fdatasync in flight (nil if none);
+	// syncErr keeps the first failure.
+	syncing chan error
+	syncErr error
+	rb      *readback
+	log     *slog.Logger
 }
 
 var _ flasher.Slot = (*SlotFile)(nil)
@@ -60,7 +84,7 @@ func OpenSlot(name, path string, need int64, log *slog.Logger) (*SlotFile, error
 		f.Close()
 		return nil, err
 	}
-	return &SlotFile{f: f, name: name, size: size, buf: make([]byte, 0, ChunkSize), rb: newReadback(), log: log}, nil
+	return &SlotFile{f: f, name: name, size: size, buf: make([]byte, 0, ChunkSize), rb: newReadback(f), log: log}, nil
 }
 
 // Name returns the slot name.
@@ -70,6 +94,8 @@ func (s *SlotFile) Name() string { return s.name }
 func (s *SlotFile) Size() int64 { return s.size }
 
 // WriteAt implements io.WriterAt. Writing past the slot's end is refused.
+// Whole pages at a page-aligned offset go straight to the file; the rest is
+// gathered into ChunkSize-aligned chunks.
 func (s *SlotFile) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > s.size {
 		return 0, fmt.Errorf("write slot %s at %d+%d: %w: slot holds %d bytes", s.name, off, len(p), ErrSlotTooSmall, s.size)
@@ -79,6 +105,23 @@ func (s *SlotFile) WriteAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
+	done := 0
+	if k := len(p) - len(p)%pageSize; len(s.buf) == 0 && off%pageSize == 0 && k > 0 {
+		if err := s.writeOut(p[:k], off); err != nil {
+			return 0, err
+		}
+		if err := s.maybeSync(); err != nil {
+			return k, err
+		}
+		p, off, done = p[k:], off+int64(k), k
+	}
+	n, err := s.gather(p, off)
+	return done + n, err
+}
+
+// gather appends p (to be written at off, right after the pending bytes if
+// any) to the pending chunk, writing each chunk out as it fills.
+func (s *SlotFile) gather(p []byte, off int64) (int, error) {
 	if len(s.buf) == 0 {
 		s.off = off
 	}
@@ -97,33 +140,91 @@ func (s *SlotFile) WriteAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// flush writes the pending chunk, starts its writeback and fdatasyncs every
-// SyncEvery bytes.
+// flush writes the pending chunk out and, every syncStep bytes, starts an
+// fdatasync.
 func (s *SlotFile) flush() error {
 	if len(s.buf) == 0 {
 		return nil
 	}
-	n := int64(len(s.buf))
-	if _, err := s.f.WriteAt(s.buf, s.off); err != nil {
-		return fmt.Errorf("write slot %s (%s) at %#x: %w", s.name, s.f.Name(), s.off, err)
+	if err := s.writeOut(s.buf, s.off); err != nil {
+		return err
 	}
-	_ = blockdev.StartWriteback(s.f, s.off, n) // a hint; Sync does the real work
-	s.rb.wrote(s.off, n)
-	s.off += n
+	s.off += int64(len(s.buf))
 	s.buf = s.buf[:0]
-	s.dirty += n
-	if s.dirty >= SyncEvery {
-		return s.datasync()
+	return s.maybeSync()
+}
+
+// writeOut writes b at off and starts the writeback of each ChunkSize of
+// sequential writing (sync_file_range: a hint, fdatasync does the real
+// work), so the medium is kept busy without waiting.
+func (s *SlotFile) writeOut(b []byte, off int64) error {
+	if _, err := s.f.WriteAt(b, off); err != nil {
+		return fmt.Errorf("write slot %s (%s) at %#x: %w", s.name, s.f.Name(), off, err)
 	}
+	n := int64(len(b))
+	if off != s.kickTo { // not sequential: start what was pending
+		if s.kickTo > s.kickFrom { // (a length of 0 would mean to the end)
+			_ = blockdev.StartWriteback(s.f, s.kickFrom, s.kickTo-s.kickFrom)
+		}
+		s.kickFrom = off
+	}
+	s.kickTo = off + n
+	if s.kickTo-s.kickFrom >= ChunkSize {
+		_ = blockdev.StartWriteback(s.f, s.kickFrom, s.kickTo-s.kickFrom)
+		s.kickFrom = s.kickTo
+	}
+	s.rb.wrote(off, n)
+	s.dirty += n
 	return nil
 }
 
-func (s *SlotFile) datasync() error {
-	if err := blockdev.Fdatasync(s.f); err != nil {
-		return fmt.Errorf("slot %s: %w", s.name, err)
+// maybeSync starts an fdatasync when syncStep bytes were written since the
+// last one began and none is running, or waits for the running one and
+// starts another once SyncEvery bytes are waiting.
+func (s *SlotFile) maybeSync() error {
+	if s.dirty < syncStep {
+		return nil
 	}
-	s.dirty = 0
-	s.rb.synced(context.Background(), s.f)
+	if s.dirty < SyncEvery && s.syncing != nil {
+		select {
+		case err := <-s.syncing:
+			s.syncing, s.syncErr = nil, cmp.Or(s.syncErr, err)
+		default:
+			return nil // still running: keep writing
+		}
+	}
+	return s.startSync()
+}
+
+// startSync waits for the fdatasync in flight, if any, then starts one on
+// its own goroutine; when it succeeds, what was written before it began is
+// durable and the read-back may take it.
+func (s *SlotFile) startSync() error {
+	if err := s.waitSync(); err != nil {
+		return err
+	}
+	to, done := s.rb.written(), make(chan error, 1)
+	s.syncing, s.dirty = done, 0
+	go func() {
+		err := blockdev.Fdatasync(s.f)
+		if err == nil {
+			s.rb.durableTo(to)
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// waitSync waits for the fdatasync in flight and returns the first error
+// any of them had.
+func (s *SlotFile) waitSync() error {
+	if s.syncing != nil {
+		s.syncErr = cmp.Or(s.syncErr, <-s.syncing)
+		s.syncing = nil
+	}
+	if s.syncErr != nil {
+		return fmt.Errorf("slot %s: %w", s.name, s.syncErr)
+	}
 	return nil
 }
 
@@ -132,25 +233,43 @@ func (s *SlotFile) Sync() error {
 	if err := s.flush(); err != nil {
 		return err
 	}
-	return s.datasync()
+	if err := s.waitSync(); err != nil {
+		return err
+	}
+	to := s.rb.written()
+	if err := blockdev.Fdatasync(s.f); err != nil {
+		return fmt.Errorf("slot %s: %w", s.name, err)
+	}
+	s.dirty = 0
+	s.rb.durableTo(to)
+	return nil
 }
 
 // Verify fsyncs, drops the page cache for the first n bytes so they are
 // read from the medium, reads them back and compares their SHA-256 with sum.
 // Parts already read back during a sequential write (after each periodic
-// fdatasync) are not read again. A mismatch wraps ErrVerify.
+// fdatasync) are not read again. A mismatch wraps ErrVerify. The read-back
+// hash is consumed: a second Verify reads all n bytes again.
 func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	if n < 0 || n > s.size {
 		return fmt.Errorf("verify slot %s: %d bytes asked, slot holds %d", s.name, n, s.size)
 	}
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("verify slot %s: %w", s.name, err)
+	}
 	if err := s.flush(); err != nil {
 		return err
 	}
+	if err := s.waitSync(); err != nil {
+		return err
+	}
+	to := s.rb.written()
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("fsync slot %s: %w", s.name, err)
 	}
 	s.dirty = 0
-	got, err := s.rb.sum(ctx, s.f, n)
+	s.rb.durableTo(to)
+	got, err := s.rb.sum(ctx, n)
 	if err != nil {
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
@@ -162,10 +281,12 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	return nil
 }
 
-// Close flushes, fsyncs and closes the slot.
+// Close flushes, fsyncs and closes the slot. It waits for the fdatasync in
+// flight and stops the read-back first: no goroutine outlives the fd.
 func (s *SlotFile) Close() error {
-	s.rb.wait() // no read-back goroutine may outlive the fd
 	err := s.flush()
+	err = errors.Join(err, s.waitSync())
+	s.rb.close()
 	if err == nil {
 		err = s.f.Sync()
 	}
