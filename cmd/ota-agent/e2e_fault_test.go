@@ -227,7 +227,9 @@ func TestE2ENetworkFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := 0
-	defer func() { c.notes = append(c.notes, fmt.Sprintf("%d corrupt downloads refused, the rest installed exactly", failed)) }()
+	defer func() {
+		c.notes = append(c.notes, fmt.Sprintf("%d corrupt downloads refused, the rest installed exactly", failed))
+	}()
 	for i := range c.runs {
 		content := downloadtest.Content{Seed: rng.Uint64(), Size: 256 << 10}
 		srv := downloadtest.New(content)
