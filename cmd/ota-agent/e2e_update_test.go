@@ -3,9 +3,12 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"ota-agent/agent/demo"
 	"ota-agent/agent/policy"
@@ -188,4 +191,44 @@ func countFetches(lines []string, prefix string) int {
 		}
 	}
 	return n
+}
+
+// TestE2EDaemonResolvesAtStart: after the reboot into the new slot, the
+// daemon (`ota-agent run`) commits the pending install at start and the
+// MXChip server gets the version report; SIGTERM stops it with exit 0.
+func TestE2EDaemonResolvesAtStart(t *testing.T) {
+	img := demo.Image(9, 256<<10)
+	r := newE2E(t, "mxchip", demo.ConfigOptions{Components: []string{"rootfs", "mcu", "wifi"}}, demo.DeviceOptions{})
+	url := r.srv.Host("rootfs-2.0.0.bin", img)
+	r.must(t, "install", "--component", "rootfs", "--md5", md5of(img), "--version", "2.0.0", url)
+	if slot := r.boot(t); slot != "B" {
+		t.Fatalf("booted %s, want B", slot)
+	}
+	cmd := exec.Command(bin, "-c", r.cfg, "--log-level", "warn", "run")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+			st := r.status(t)["rootfs"]
+			done = st.Version == "2.0.0" && st.Phase == "idle"
+		case <-deadline.C:
+			_ = cmd.Process.Kill()
+			t.Fatalf("the daemon did not commit within 20s; status: %s\nstderr: %s", r.run(t, "status").stdout, stderr.String())
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("daemon after SIGTERM: %v, want exit 0\n%s", err, stderr.String())
+	}
+	if rec := strings.Join(r.srv.Received(), "\n"); !strings.Contains(rec, "PUT /api/v1/ota/version/") {
+		t.Errorf("no version report after the commit; server received:\n%s", rec)
+	}
 }
