@@ -19,9 +19,9 @@ const (
 )
 
 // readback verifies a slot while it is written. One goroutine follows the
-// durable watermark (advanced after each fdatasync): it drops the newly
-// durable part of the written prefix from the page cache, reads it back
-// from the medium and hashes it. The writer never waits for it, so writing
+// "durable" watermark, advanced after each sync step once that part of the
+// written prefix is on the medium and dropped from the page cache: it
+// reads it back from the medium and hashes it. The writer never waits for it, so writing
 // runs at the medium's speed and the read-back overlaps it; Verify then only
 // reads the tail. Any write below what was already written (a resume that
 // rewrites bytes), a gap in the prefix or a failed read disables it, and
@@ -34,7 +34,7 @@ type readback struct {
 
 	mu      sync.Mutex
 	prefix  int64 // [0, prefix) has been written, in order
-	durable int64 // [0, durable) is fdatasync'ed
+	durable int64 // [0, durable) is written back and out of the page cache
 	end     int64 // [0, end) has been read back or is being read
 	broken  bool  // the running hash cannot be used
 	done    bool  // finish was called: stop once end reaches durable
@@ -66,10 +66,10 @@ func (r *readback) written() int64 {
 	return r.prefix
 }
 
-// durableTo records that [0, to) is durable, drops the newly durable part
-// from the page cache (here, on the syncing goroutine, not on the reader's)
-// and wakes the reader, starting it on first use. to must have been written
-// before the fdatasync began; calls must not overlap.
+// durableTo records that [0, to) is on the medium, drops the new part from
+// the page cache (here, on the syncing goroutine, not on the reader's) and
+// wakes the reader, starting it on first use. to must have been written
+// before the writeback wait or fdatasync began; calls must not overlap.
 func (r *readback) durableTo(to int64) {
 	r.mu.Lock()
 	from := r.durable

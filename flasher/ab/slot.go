@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"ota-agent/flasher"
 	"ota-agent/platform/blockdev"
 )
@@ -22,16 +24,16 @@ const (
 	// ChunkSize of sequential writing.
 	ChunkSize = 1 << 20
 	// SyncEvery bounds the dirty data: with this many bytes written since
-	// the last fdatasync began, the writer waits for that one and starts
+	// the last sync step began, the writer waits for that one and starts
 	// another, so at most twice this much is dirty and a slow eMMC never
 	// holds hundreds of MiB in the page cache.
 	SyncEvery = 32 << 20
 )
 
-// syncStep is the fdatasync cadence when the medium keeps up: every
-// syncStep bytes an fdatasync starts on its own goroutine unless one is
-// still running. Each one lets the read-back take what it made durable, so
-// the read-back trails the writing closely instead of by SyncEvery.
+// syncStep is the sync step cadence when the medium keeps up: every
+// syncStep bytes a step (see startSync) starts on its own goroutine unless
+// one is still running. Each one lets the read-back take what it wrote back
+// to the medium, so the read-back trails the writing closely.
 const syncStep = 8 << 20
 
 // pageSize is the unit WriteAt passes straight to the file: a multiple of
@@ -42,8 +44,9 @@ const pageSize = 4096
 // a regular file in tests. Whole pages at page-aligned offsets are written
 // through, other writes are buffered into ChunkSize-aligned chunks. The
 // writer never waits for the medium except to keep dirty data under
-// 2×SyncEvery: fdatasync runs on its own goroutine, and another one reads
-// the durable prefix back while the writing goes on (see Verify). It
+// 2×SyncEvery: writeback is waited for on its own goroutine, and another
+// one reads the written-back prefix back while the writing goes on (see
+// Verify). Sync, Verify and Close fdatasync. It
 // implements flasher.Slot and is not safe for concurrent use.
 type SlotFile struct {
 	f     *os.File
@@ -51,11 +54,16 @@ type SlotFile struct {
 	size  int64
 	buf   []byte // pending bytes for [off, off+len(buf))
 	off   int64
-	dirty int64 // bytes written since the last fdatasync started
+	dirty int64 // bytes written since the last sync step started
 	// [kickFrom, kickTo) was written sequentially, its writeback not started.
 	kickFrom, kickTo int64
-	// syncing receives the result of the fdatasync in flight (nil if none);
-	// syncErr keeps the first failure.
+	// odd is set by the first write not right after the previous one (or
+	// not at 0): from then on sync steps fdatasync the whole slot. stepTo
+	// is where the last sync step ended.
+	odd    bool
+	stepTo int64
+	// syncing receives the result of the sync step in flight (nil if
+	// none); syncErr keeps the first failure.
 	syncing chan error
 	syncErr error
 	rb      *readback
@@ -140,8 +148,8 @@ func (s *SlotFile) gather(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// flush writes the pending chunk out and, every syncStep bytes, starts an
-// fdatasync.
+// flush writes the pending chunk out and, every syncStep bytes, starts a
+// sync step.
 func (s *SlotFile) flush() error {
 	if len(s.buf) == 0 {
 		return nil
@@ -163,6 +171,7 @@ func (s *SlotFile) writeOut(b []byte, off int64) error {
 	}
 	n := int64(len(b))
 	if off != s.kickTo { // not sequential: start what was pending
+		s.odd = true
 		if s.kickTo > s.kickFrom { // (a length of 0 would mean to the end)
 			_ = blockdev.StartWriteback(s.f, s.kickFrom, s.kickTo-s.kickFrom)
 		}
@@ -178,7 +187,7 @@ func (s *SlotFile) writeOut(b []byte, off int64) error {
 	return nil
 }
 
-// maybeSync starts an fdatasync when syncStep bytes were written since the
+// maybeSync starts a sync step when syncStep bytes were written since the
 // last one began and none is running, or waits for the running one and
 // starts another once SyncEvery bytes are waiting.
 func (s *SlotFile) maybeSync() error {
@@ -196,17 +205,28 @@ func (s *SlotFile) maybeSync() error {
 	return s.startSync()
 }
 
-// startSync waits for the fdatasync in flight, if any, then starts one on
+// startSync waits for the sync step in flight, if any, then starts one on
 // its own goroutine; when it succeeds, what was written before it began is
-// durable and the read-back may take it.
+// on the medium and the read-back may take it. While the slot has been
+// written strictly in order from 0, a step only waits for the writeback of
+// what was written since the previous one (sync_file_range): unlike
+// fdatasync it does not wait for the pages being written meanwhile, nor
+// commit the journal or flush the device cache (Sync, Verify and Close
+// fdatasync before anything relies on durability). Otherwise it fdatasyncs.
 func (s *SlotFile) startSync() error {
 	if err := s.waitSync(); err != nil {
 		return err
 	}
 	to, done := s.rb.written(), make(chan error, 1)
-	s.syncing, s.dirty = done, 0
+	from, ranged := s.stepTo, !s.odd && to >= s.stepTo
+	s.syncing, s.dirty, s.stepTo = done, 0, to
 	go func() {
-		err := blockdev.Fdatasync(s.f)
+		var err error
+		if ranged {
+			err = waitWriteback(s.f, from, to-from)
+		} else {
+			err = blockdev.Fdatasync(s.f)
+		}
 		if err == nil {
 			s.rb.durableTo(to)
 		}
@@ -215,7 +235,22 @@ func (s *SlotFile) startSync() error {
 	return nil
 }
 
-// waitSync waits for the fdatasync in flight and returns the first error
+// waitWriteback writes [off, off+n) of f back to the medium and waits for
+// it (sync_file_range WAIT_BEFORE|WRITE|WAIT_AFTER). It bounds dirty memory
+// and lets that range be read back from the medium; it does not make it
+// durable (no journal commit, no device cache flush).
+func waitWriteback(f *os.File, off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	flags := unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER
+	if err := unix.SyncFileRange(int(f.Fd()), off, n, flags); err != nil {
+		return fmt.Errorf("sync_file_range %s at %#x+%d: %w", f.Name(), off, n, err)
+	}
+	return nil
+}
+
+// waitSync waits for the sync step in flight and returns the first error
 // any of them had.
 func (s *SlotFile) waitSync() error {
 	if s.syncing != nil {
@@ -240,15 +275,15 @@ func (s *SlotFile) Sync() error {
 	if err := blockdev.Fdatasync(s.f); err != nil {
 		return fmt.Errorf("slot %s: %w", s.name, err)
 	}
-	s.dirty = 0
+	s.dirty, s.stepTo = 0, to
 	s.rb.durableTo(to)
 	return nil
 }
 
 // Verify fsyncs, drops the page cache for the first n bytes so they are
 // read from the medium, reads them back and compares their SHA-256 with sum.
-// Parts already read back during a sequential write (after each periodic
-// fdatasync) are not read again. A mismatch wraps ErrVerify. The read-back
+// Parts already read back during a sequential write (after each sync
+// step) are not read again. A mismatch wraps ErrVerify. The read-back
 // hash is consumed: a second Verify reads all n bytes again.
 func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	if n < 0 || n > s.size {
@@ -267,7 +302,7 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("fsync slot %s: %w", s.name, err)
 	}
-	s.dirty = 0
+	s.dirty, s.stepTo = 0, to
 	s.rb.durableTo(to)
 	got, err := s.rb.sum(ctx, n)
 	if err != nil {
