@@ -32,7 +32,7 @@ var errTimeout = errors.New("reply timeout")
 // CLI prints around the transfer) and is skipped.
 type replies struct {
 	port    serial.Port
-	buf     [256]byte
+	buf     [1]byte // one byte per read: what follows a CAN CAN stays in the port for the CLI
 	pending []byte
 	lastCAN bool
 	noise   int // bytes skipped
