@@ -80,3 +80,5 @@ func openPty(t testing.TB) *serialtest.Pty {
 	t.Cleanup(func() { p.Close() })
 	return p
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
