@@ -96,3 +96,27 @@ func waitFor(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestE2ESimulateStops: each simulator comes up on its link and SIGINT or
+// SIGTERM stops it with exit 0 and the link removed.
+func TestE2ESimulateStops(t *testing.T) {
+	for _, dev := range []string{"stm32", "ymodem", "esp"} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(dev+"/"+sig.String(), func(t *testing.T) {
+				link := filepath.Join(t.TempDir(), "tty"+dev)
+				sim := exec.Command(bin, "simulate", dev, "--pty", link, "--seed", "7", "--faults", "0.01")
+				if err := sim.Start(); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, link)
+				_ = sim.Process.Signal(sig)
+				if err := sim.Wait(); err != nil {
+					t.Errorf("simulate %s after %v: %v, want exit 0", dev, sig, err)
+				}
+				if _, err := os.Lstat(link); !os.IsNotExist(err) {
+					t.Errorf("link %s left behind (%v)", link, err)
+				}
+			})
+		}
+	}
+}
