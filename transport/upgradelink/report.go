@@ -24,6 +24,11 @@ const (
 // appKey is Report.Extra["key"] (set by Check) or the configured key.
 func (c *Client) Report(ctx context.Context, r transport.Report) error {
 	op := "report " + string(r.Event)
+	if c.cfg.Component != "" && r.Component != c.cfg.Component {
+		// UpgradeLink tracks one app key; installs of other components
+		// (by hand, say) are not its to count.
+		return nil
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}

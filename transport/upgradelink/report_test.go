@@ -14,10 +14,11 @@ import (
 func TestReport(t *testing.T) {
 	srv, c := setup(t, "lnx", nil)
 	reports := []transport.Report{
-		{Event: transport.EventDownload, Version: "2", FromVersion: "1", OK: true, Extra: map[string]string{"key": "fromOffer"}},
-		{Event: transport.EventInstall, Version: "2", FromVersion: "1", OK: false, Code: upgradelink.CodeMD5Mismatch, Reason: "md5 mismatch"},
-		{Event: transport.EventInstall, Version: "3", OK: false, Code: 42, Reason: "flash failed"},
-		{Event: transport.EventInstall, Version: "3", FromVersion: "2", OK: true},
+		{Component: "rootfs", Event: transport.EventDownload, Version: "2", FromVersion: "1", OK: true, Extra: map[string]string{"key": "fromOffer"}},
+		{Component: "rootfs", Event: transport.EventInstall, Version: "2", FromVersion: "1", OK: false, Code: upgradelink.CodeMD5Mismatch, Reason: "md5 mismatch"},
+		{Component: "rootfs", Event: transport.EventInstall, Version: "3", OK: false, Code: 42, Reason: "flash failed"},
+		{Component: "mcu", Event: transport.EventInstall, Version: "7", OK: true}, // another component: not UpgradeLink's to count
+		{Component: "rootfs", Event: transport.EventInstall, Version: "3", FromVersion: "2", OK: true},
 	}
 	for _, r := range reports {
 		if err := c.Report(t.Context(), r); err != nil {
@@ -56,8 +57,8 @@ func TestReportBadInput(t *testing.T) {
 		r    transport.Report
 		msg  string
 	}{
-		{"unknown event", transport.Report{Event: "reboot", Version: "2"}, `event "reboot"`},
-		{"version not a versionCode", transport.Report{Event: transport.EventInstall, Version: "1.2.3"}, "not a positive versionCode"},
+		{"unknown event", transport.Report{Component: "rootfs", Event: "reboot", Version: "2"}, `event "reboot"`},
+		{"version not a versionCode", transport.Report{Component: "rootfs", Event: transport.EventInstall, Version: "1.2.3"}, "not a positive versionCode"},
 	} {
 		err := c.Report(t.Context(), tt.r)
 		if err == nil || !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(), "upgradelink report") {
@@ -65,7 +66,7 @@ func TestReportBadInput(t *testing.T) {
 		}
 	}
 	srv.Enqueue("/v1/app/report", upgradelinktest.Answer{Body: []byte(`{"code":500001,"msg":"bad timestamp"}`)})
-	err := c.Report(t.Context(), transport.Report{Event: transport.EventInstall, Version: "2", OK: true})
+	err := c.Report(t.Context(), transport.Report{Component: "rootfs", Event: transport.EventInstall, Version: "2", OK: true})
 	wantErr(t, err, 0, "500001", true, "bad timestamp")
 	if len(srv.Requests()) != 1 {
 		t.Errorf("%d requests sent, want 1 (bad reports are refused before sending)", len(srv.Requests()))
