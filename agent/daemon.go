@@ -9,6 +9,7 @@ import (
 
 	"ota-agent/agent/policy"
 	"ota-agent/agent/state"
+	"ota-agent/platform/memtrim"
 	"ota-agent/transport"
 )
 
@@ -50,6 +51,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("check failed; retrying later", "err", err, "wait", wait.Round(time.Second))
 		} else {
 			a.log.Info("next check", "wait", wait.Round(time.Second))
+		}
+		// Hours pass until the next check: give the memory the check and
+		// any install used back to the OS, so the idle daemon stays small.
+		if _, err := memtrim.Trim(); err != nil {
+			a.log.Debug("memory not trimmed", "err", err)
 		}
 		if !a.sleep(ctx, wait) {
 			return nil
