@@ -16,6 +16,7 @@ import (
 	"ota-agent/agent/policy"
 	"ota-agent/agent/state"
 	"ota-agent/flasher"
+	"ota-agent/platform/memtrim"
 	"ota-agent/transport"
 	"ota-agent/transport/download"
 )
@@ -103,6 +104,10 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 		cs.Progress = state.Progress{Total: of.Size}
 	})
 	if err == nil {
+		// Start the long, memory-bound part with what start-up and the check
+		// touched given back: the peak of an install is what counts on a
+		// board with little RAM.
+		_, _ = memtrim.Trim()
 		if c.Type == "ab" {
 			err = a.installAB(ctx, c, of)
 		} else {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"ota-agent/platform/memtrim"
 	"strings"
 	"syscall"
 
@@ -74,6 +75,12 @@ commands:
 `
 
 func main() {
+	// Only the code the agent runs should count in its RSS, not 64 KiB
+	// around every page that package initialisation touched; best effort
+	// (without /proc nothing changes).
+	if memtrim.Sparse() == nil {
+		_, _ = memtrim.Trim()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -27,31 +27,64 @@ type Region struct {
 	Start, End uintptr
 }
 
+// Sparse stops the kernel from mapping the executable's code and read-only
+// data 64 KiB at a time around every page touched (fault-around is off for
+// mappings advised MADV_RANDOM), so only the pages the agent actually runs
+// count in its RSS. Call it once at start.
+func Sparse() error {
+	return advise(unix.MADV_RANDOM)
+}
+
 // Trim frees the Go heap to the OS and drops the executable's read-only
 // mappings from the resident set. It returns the bytes of mappings dropped.
 func Trim() (int64, error) {
 	debug.FreeOSMemory()
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, fmt.Errorf("find executable: %w", err)
-	}
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	regions, err := ReadOnlyRegions(f, exe)
+	regions, err := exeRegions()
 	if err != nil {
 		return 0, err
 	}
 	var n int64
 	for _, r := range regions {
-		if _, _, e := unix.Syscall(unix.SYS_MADVISE, r.Start, r.End-r.Start, unix.MADV_DONTNEED); e != 0 {
-			return n, fmt.Errorf("madvise %#x-%#x: %w", r.Start, r.End, e)
+		if err := r.advise(unix.MADV_DONTNEED); err != nil {
+			return n, err
 		}
 		n += int64(r.End - r.Start)
 	}
 	return n, nil
+}
+
+func advise(advice int) error {
+	regions, err := exeRegions()
+	if err != nil {
+		return err
+	}
+	for _, r := range regions {
+		if err := r.advise(advice); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r Region) advise(advice int) error {
+	if _, _, e := unix.Syscall(unix.SYS_MADVISE, r.Start, r.End-r.Start, uintptr(advice)); e != 0 {
+		return fmt.Errorf("madvise %#x-%#x: %w", r.Start, r.End, e)
+	}
+	return nil
+}
+
+// exeRegions returns the read-only mappings of the running executable.
+func exeRegions() ([]Region, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find executable: %w", err)
+	}
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadOnlyRegions(f, exe)
 }
 
 // ReadOnlyRegions parses /proc/self/maps and returns the mappings of path
