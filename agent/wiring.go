@@ -11,6 +11,7 @@ import (
 	"ota-agent/flasher/esprom"
 	"ota-agent/flasher/file"
 	"ota-agent/flasher/stm32"
+	"ota-agent/flasher/ymodem"
 	"ota-agent/transport"
 	"ota-agent/transport/akaso"
 	"ota-agent/transport/aliyun"
@@ -101,8 +102,15 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.Images[c.Name] = tg
+		case "ymodem":
+			tg, err := ymodem.NewTarget(ymodem.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
+				CLI: c.CLI, Command: c.Command, Log: log})
+			if err != nil {
+				return t, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			t.Images[c.Name] = tg
 		default:
-			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab, file, stm32, esp)", c.Name, c.Type)
+			return t, fmt.Errorf("component %s: type %q is not supported by this build of ota-agent (supported: ab, file, stm32, ymodem, esp)", c.Name, c.Type)
 		}
 	}
 	return t, nil
