@@ -136,6 +136,10 @@ func (d *Device) record(f File) {
 // error) or the line fails. Without a CLI it runs one YMODEM session after
 // another.
 func (d *Device) Serve(ctx context.Context, c Conn) error {
+	// A cancel moves the read deadline to now; line.fill checks ctx after
+	// setting its own deadline, so no cancel is lost.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
 	ln := newLine(c, d.opts.Baud, d.opts.Latency)
 	if d.opts.CLI {
 		return d.cli(ctx, ln)
