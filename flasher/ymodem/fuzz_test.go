@@ -23,6 +23,9 @@ func sbBlock0() []byte {
 
 func FuzzDecodeFrame(f *testing.F) {
 	f.Add(ymodem.AppendFrame(nil, 0, sbBlock0(), 0))
+	if real, err := os.ReadFile(sbCapture); err == nil {
+		f.Add(real)
+	}
 	f.Add(ymodem.AppendFrame(nil, 1, image(1024), ymodem.CPMEOF))
 	f.Add(ymodem.AppendFrame(nil, 3, image(100), ymodem.CPMEOF))
 	f.Add(ymodem.AppendFrame(nil, 0, nil, 0))
