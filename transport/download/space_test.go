@@ -17,6 +17,11 @@ func smallFS(t *testing.T) string {
 	peertest.NeedRoot(t, "mounts a small tmpfs to fill it")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", dir).CombinedOutput(); err != nil {
+		if strings.Contains(strings.ToLower(string(out)), "permission denied") || strings.Contains(strings.ToLower(string(out)), "not permitted") {
+			// Root in a container without CAP_SYS_ADMIN: no tool is missing,
+			// the sandbox forbids mounts.
+			t.Skipf("mount tmpfs on %s: %v: %s", dir, err, out)
+		}
 		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
 	}
 	t.Cleanup(func() {
