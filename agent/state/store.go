@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"ota-agent/platform/atomicfile"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -138,7 +139,7 @@ func (s *Store) Load() (*State, error) {
 	if rerr := os.Rename(s.Path(), aside); rerr != nil {
 		return nil, fmt.Errorf("%w; moving it aside to %s also failed: %w", err, aside, rerr)
 	}
-	_ = syncDir(s.dir)
+	_ = atomicfile.SyncDir(s.dir)
 	s.log.Error("state file corrupt; moved aside, starting from configured versions", "err", ce.Err, "path", aside)
 	fresh := &State{Warning: fmt.Sprintf("state.json was corrupt (%v) and was moved to %s at %s; versions fall back to the configuration", ce.Err, aside, s.now().UTC().Format(time.RFC3339))}
 	// Saved at once so the warning survives even if this process changes
@@ -201,46 +202,5 @@ func (s *Store) Save(st *State) error {
 
 // WriteFileAtomic replaces path with data as Save does.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w; check free space and permissions on %s", path, err, dir)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }

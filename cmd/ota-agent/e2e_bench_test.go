@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func BenchmarkE2EInstall256MiB(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		hwm := watchHWM(cmd.Process.Pid)
+		hwm := peertest.WatchHWM(cmd.Process.Pid)
 		if err := cmd.Wait(); err != nil {
 			b.Fatalf("install: %v\n%s", err, out.Bytes())
 		}
@@ -136,41 +135,6 @@ func BenchmarkE2EDaemonIdle(b *testing.B) {
 		_ = cmd.Wait()
 		b.ReportMetric(float64(rss)/1024, "idle_RSS_MiB")
 		b.ReportMetric(100*(cpu1-cpu0).Seconds()/idle.Seconds(), "idle_cpu_%")
-	}
-}
-
-// watchHWM follows the peak resident set (VmHWM) of a running process and
-// returns a function that stops watching and gives the last value read, in
-// KiB. getrusage's ru_maxrss cannot be used: os/exec starts children with
-// vfork, so the child's maximum includes the parent's resident set.
-func watchHWM(pid int) func() int64 {
-	var last atomic.Int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	go func() {
-		defer close(done)
-		for {
-			if raw, err := os.ReadFile(path); err == nil {
-				for _, l := range strings.Split(string(raw), "\n") {
-					if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
-						if n, _ := strconv.ParseInt(f[1], 10, 64); n > last.Load() {
-							last.Store(n)
-						}
-					}
-				}
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(stop)
-		<-done
-		return last.Load()
 	}
 }
 

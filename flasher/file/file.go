@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"ota-agent/platform/atomicfile"
 	"path/filepath"
 	"strings"
 
@@ -76,42 +77,17 @@ func (t *Target) Install(ctx context.Context, img flasher.Image, progress flashe
 }
 
 func (t *Target) replace(ctx context.Context, img flasher.Image, progress flasher.Progress) error {
-	dir := filepath.Dir(t.c.Path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(t.c.Path)+".new*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = t.write(ctx, f, img, progress)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, t.c.Path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func (t *Target) write(ctx context.Context, f *os.File, img flasher.Image, progress flasher.Progress) error {
-	if err := f.Chmod(t.c.Mode); err != nil {
-		return err
-	}
-	w := &progressWriter{ctx: ctx, w: f, total: img.Size, progress: progress}
-	n, err := io.Copy(w, io.NewSectionReader(img.R, 0, img.Size))
-	if err != nil {
-		return fmt.Errorf("copy image: %w", err)
-	}
-	if n != img.Size {
-		return fmt.Errorf("copy image: got %d bytes, want %d", n, img.Size)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", f.Name(), err)
-	}
-	return nil
+	return atomicfile.Replace(t.c.Path, t.c.Mode, func(f *os.File) error {
+		w := &progressWriter{ctx: ctx, w: f, total: img.Size, progress: progress}
+		n, err := io.Copy(w, io.NewSectionReader(img.R, 0, img.Size))
+		if err != nil {
+			return fmt.Errorf("copy image: %w", err)
+		}
+		if n != img.Size {
+			return fmt.Errorf("copy image: got %d bytes, want %d", n, img.Size)
+		}
+		return nil
+	})
 }
 
 // progressWriter reports progress and stops on ctx between writes.
@@ -131,21 +107,6 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	p.done += int64(n)
 	p.progress.Report(p.done, p.total)
 	return n, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 func (t *Target) postInstall(ctx context.Context) error {

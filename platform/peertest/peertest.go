@@ -5,9 +5,14 @@
 package peertest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Need returns the path of tool, or skips t (fails it when CI=true) with the
@@ -37,4 +42,40 @@ func NeedRoot(t testing.TB, why string) {
 		t.Fatal("needs root: " + why + " (CI=true)")
 	}
 	t.Skip("needs root: " + why)
+}
+
+// WatchHWM follows the peak resident set (VmHWM) of a running process and
+// returns a function that stops watching and gives the last value read, in
+// KiB. getrusage's ru_maxrss cannot be used for a child: os/exec starts
+// children with vfork, so the child's maximum includes the parent's
+// resident set.
+func WatchHWM(pid int) func() int64 {
+	var last atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(done)
+		for {
+			if raw, err := os.ReadFile(path); err == nil {
+				for _, l := range strings.Split(string(raw), "\n") {
+					if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
+						if n, _ := strconv.ParseInt(f[1], 10, 64); n > last.Load() {
+							last.Store(n)
+						}
+					}
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return last.Load()
+	}
 }

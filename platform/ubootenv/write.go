@@ -3,6 +3,7 @@ package ubootenv
 import (
 	"fmt"
 	"os"
+	"ota-agent/platform/atomicfile"
 	"path/filepath"
 	"strings"
 )
@@ -100,50 +101,12 @@ func writeAt(d Device, buf []byte, rel int64) error {
 	return nil
 }
 
-// replaceFile atomically replaces path with buf: temp file in the same
-// directory, fsync, rename, fsync of the directory (SD cards lose the rename
-// otherwise). The file keeps its mode.
+// replaceFile atomically replaces path with buf (atomicfile: temp file,
+// fsync, rename, directory fsync). The file keeps its mode.
 func replaceFile(path string, buf []byte) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temp file next to %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.Write(buf)
-	if err == nil {
-		err = tmp.Chmod(fi.Mode().Perm())
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, buf, fi.Mode().Perm())
 }

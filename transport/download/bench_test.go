@@ -1,14 +1,11 @@
 package download
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"ota-agent/platform/peertest"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -112,7 +109,7 @@ func BenchmarkFetchPeakRSS(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatalf("child: %v", err)
 		}
-		hwm := watchHWM(cmd.Process.Pid)
+		hwm := peertest.WatchHWM(cmd.Process.Pid)
 		if err := cmd.Wait(); err != nil {
 			b.Fatalf("child: %v", err)
 		}
@@ -120,38 +117,4 @@ func BenchmarkFetchPeakRSS(b *testing.B) {
 		os.Remove(dest)
 	}
 	b.ReportMetric(float64(peak)/1024, "peak_RSS_MiB")
-}
-
-// watchHWM follows the peak resident set (VmHWM) of a running process and
-// returns a function that stops watching and gives the last value read, in
-// KiB.
-func watchHWM(pid int) func() int64 {
-	var last atomic.Int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	go func() {
-		defer close(done)
-		for {
-			if raw, err := os.ReadFile(path); err == nil {
-				for _, l := range strings.Split(string(raw), "\n") {
-					if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
-						if n, _ := strconv.ParseInt(f[1], 10, 64); n > last.Load() {
-							last.Store(n)
-						}
-					}
-				}
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(stop)
-		<-done
-		return last.Load()
-	}
 }

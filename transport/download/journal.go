@@ -10,7 +10,7 @@ import (
 	"hash"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"ota-agent/platform/atomicfile"
 )
 
 // journalVersion is stored in every journal; a journal with another value is
@@ -107,45 +107,7 @@ func (j *journal) save(path string) error {
 // directory, fsync, rename, then fsync of the directory so the rename
 // survives a power cut (SD cards need that last step).
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // removeJournal deletes path; a missing file is fine.
