@@ -11,10 +11,9 @@ import (
 const unord = 99
 
 type cmpCase struct {
-	name         string
-	a, b         string
-	auto, date   int // expected under auto and date
-	semver, numb int // 0 means "not checked" unless listed in the semver/numeric tables
+	name       string
+	a, b       string
+	auto, date int // expected under auto and date
 }
 
 // akasoCases cover every version_name and min_version_name of the AKASO

@@ -37,7 +37,7 @@ func TestInstallUnderFaults(t *testing.T) {
 				f.Seed, f.Max = seed, 6
 				sim, p := startSim(t, stm32test.Options{PID: 0x410, Faults: f})
 				img := image(6000, seed)
-				err, _ := install(t, sim, p, img, stm32.TargetConfig{Verify: "readback"})
+				_, err := install(t, sim, p, img, stm32.TargetConfig{Verify: "readback"})
 				st := sim.Stats()
 				t.Logf("faults injected %d, err %v", st.Faults, err)
 				if st.Faults == 0 {
@@ -61,7 +61,7 @@ func TestInstallUnderFaults(t *testing.T) {
 // fail with the block, the address and the try count.
 func TestInstallGivesUpOnPersistentNACK(t *testing.T) {
 	sim, p := startSim(t, stm32test.Options{PID: 0x410, Faults: stm32test.Faults{NACK: 1}})
-	err, _ := install(t, sim, p, image(600, 1), stm32.TargetConfig{})
+	_, err := install(t, sim, p, image(600, 1), stm32.TargetConfig{})
 	if err == nil {
 		t.Fatal("Install succeeded against a part that NACKs everything")
 	}
@@ -81,7 +81,7 @@ func TestVerifyCatchesBadFlash(t *testing.T) {
 	}{{0x410, "readback"}, {0x460, "checksum"}, {0x410, "checksum"}} {
 		t.Run(fmt.Sprintf("%#03x/%s", tt.pid, tt.verify), func(t *testing.T) {
 			sim, p := startSim(t, stm32test.Options{PID: tt.pid, Faults: stm32test.Faults{Seed: 4, FlashFlip: 1, Max: 1}})
-			err, _ := install(t, sim, p, image(4000, 2), stm32.TargetConfig{Verify: tt.verify})
+			_, err := install(t, sim, p, image(4000, 2), stm32.TargetConfig{Verify: tt.verify})
 			if !errors.Is(err, stm32.ErrVerify) {
 				t.Fatalf("Install with a bad flash cell = %v, want ErrVerify", err)
 			}

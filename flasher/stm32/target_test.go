@@ -19,7 +19,7 @@ import (
 
 // install flashes img through a Target on p with fake boot lines that
 // reset sim, and returns the error and the last progress seen.
-func install(t *testing.T, sim *stm32test.Sim, p *serialtest.Pty, img []byte, cfg stm32.TargetConfig) (error, [2]int64) {
+func install(t *testing.T, sim *stm32test.Sim, p *serialtest.Pty, img []byte, cfg stm32.TargetConfig) ([2]int64, error) {
 	t.Helper()
 	cfg.Port = p.Path
 	if cfg.Enter == "" {
@@ -42,7 +42,7 @@ func install(t *testing.T, sim *stm32test.Sim, p *serialtest.Pty, img []byte, cf
 	var last [2]int64
 	err = tg.Install(context.Background(), flasher.Image{R: bytes.NewReader(img), Size: int64(len(img)), Version: "1.2.3"},
 		func(done, total int64) { last = [2]int64{done, total} })
-	return err, last
+	return last, err
 }
 
 func TestInstallClean(t *testing.T) {
@@ -65,7 +65,7 @@ func TestInstallClean(t *testing.T) {
 			sim, p := startSim(t, stm32test.Options{PID: tt.pid, InApp: true})
 			sim.SetFlash(bytes.Repeat([]byte{0}, 300<<10)) // an old firmware everywhere
 			img := image(tt.size, uint64(tt.size))
-			err, prog := install(t, sim, p, img, stm32.TargetConfig{Verify: tt.verify})
+			prog, err := install(t, sim, p, img, stm32.TargetConfig{Verify: tt.verify})
 			if err != nil {
 				t.Fatalf("Install: %v", err)
 			}
@@ -87,7 +87,7 @@ func TestInstallClean(t *testing.T) {
 func TestInstallGoWithoutExitSequence(t *testing.T) {
 	sim, p := startSim(t, stm32test.Options{PID: 0x410})
 	img := image(3000, 3)
-	err, _ := install(t, sim, p, img, stm32.TargetConfig{Enter: ",", Address: 0x08000800})
+	_, err := install(t, sim, p, img, stm32.TargetConfig{Enter: ",", Address: 0x08000800})
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestInstallAlreadySynced(t *testing.T) {
 	// first run; the second run must get NACK to its second 0x7F and go on.
 	for i := 0; i < 2; i++ {
 		sim.SetFlash(bytes.Repeat([]byte{0xFF}, 1024))
-		err, _ := install(t, sim, p, img, stm32.TargetConfig{Enter: ",", Lines: &serialtest.BootLines{}, Address: 0x08000000})
+		_, err := install(t, sim, p, img, stm32.TargetConfig{Enter: ",", Lines: &serialtest.BootLines{}, Address: 0x08000000})
 		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
@@ -143,7 +143,7 @@ func TestInstallErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(sim)
 			}
-			err, _ := install(t, sim, p, image(tt.size, 1), tt.cfg)
+			_, err := install(t, sim, p, image(tt.size, 1), tt.cfg)
 			if err == nil {
 				t.Fatal("Install succeeded, want an error")
 			}
@@ -204,12 +204,12 @@ func TestInstallMissingPortAndNoModemLines(t *testing.T) {
 func TestInstallEnterCommand(t *testing.T) {
 	sim, p := startSim(t, stm32test.Options{PID: 0x410})
 	img := image(700, 9)
-	err, _ := install(t, sim, p, img, stm32.TargetConfig{EnterCommand: []string{"true"}, Enter: ":"})
+	_, err := install(t, sim, p, img, stm32.TargetConfig{EnterCommand: []string{"true"}, Enter: ":"})
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
 	checkFlash(t, sim.Flash(), img, 0)
-	err, _ = install(t, sim, p, img, stm32.TargetConfig{EnterCommand: []string{"false"}})
+	_, err = install(t, sim, p, img, stm32.TargetConfig{EnterCommand: []string{"false"}})
 	if err == nil || !strings.Contains(err.Error(), "enter_command") {
 		t.Errorf("failing enter_command: %v", err)
 	}
@@ -243,7 +243,7 @@ func TestInstallCancelled(t *testing.T) {
 func TestInstallFallsBackTo115200(t *testing.T) {
 	sim, p := startSim(t, stm32test.Options{PID: 0x410, MaxBaud: 115200, InApp: true})
 	img := image(3000, 8)
-	err, _ := install(t, sim, p, img, stm32.TargetConfig{Baud: 460800})
+	_, err := install(t, sim, p, img, stm32.TargetConfig{Baud: 460800})
 	if err != nil {
 		t.Fatalf("Install at 460800 on a part limited to 115200: %v", err)
 	}
@@ -252,7 +252,7 @@ func TestInstallFallsBackTo115200(t *testing.T) {
 		t.Errorf("host ended at %d baud, want the fallback 115200", got)
 	}
 	sim.Reset(true)
-	err, _ = install(t, sim, p, img, stm32.TargetConfig{Baud: 115200, Lines: &serialtest.BootLines{BootLevel: true}})
+	_, err = install(t, sim, p, img, stm32.TargetConfig{Baud: 115200, Lines: &serialtest.BootLines{BootLevel: true}})
 	if err == nil || !strings.Contains(err.Error(), "sync") || strings.Contains(err.Error(), "fallback") {
 		t.Errorf("sync failure at 115200 = %v, want a sync error without a fallback", err)
 	}

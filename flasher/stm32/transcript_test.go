@@ -45,7 +45,7 @@ func TestTranscriptMatchesStm32flash(t *testing.T) {
 	}
 
 	simB, pB := startSim(t, stm32test.Options{PID: 0x410, InApp: true})
-	if err, _ := install(t, simB, pB, img, stm32.TargetConfig{}); err != nil {
+	if _, err := install(t, simB, pB, img, stm32.TargetConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	ours := simB.Commands()

@@ -27,7 +27,6 @@ type rx struct {
 	block        int // data blocks accepted in file; -1 = waiting for block 0
 	errs         int
 	begun        bool // a valid frame arrived (AN4657 session_begin)
-	faulty       bool // a seeded fault damaged the current frame
 	done         bool // the empty block 0 arrived
 	verifyFailed bool
 }
