@@ -16,10 +16,11 @@ type ConfigOptions struct {
 	// Policy and Download are extra lines for [policy] and [download],
 	// e.g. `prompt = "hold"`.
 	Policy, Download []string
-	// MCUBaud and ESPBaud are the serial rates; 0 = 115200 and 921600.
-	MCUBaud, ESPBaud int
+	// MCUBaud, WiFiBaud and ESPBaud are the serial rates; 0 = 115200,
+	// 115200 and 921600.
+	MCUBaud, WiFiBaud, ESPBaud int
 	// Components limits the [[component]] tables to these names (nil = all:
-	// rootfs, mcu, wifi, settings).
+	// rootfs, mcu, wifi, radio, settings).
 	Components []string
 }
 
@@ -28,7 +29,7 @@ type ConfigOptions struct {
 func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 	names := o.Components
 	if names == nil {
-		names = []string{"rootfs", "mcu", "wifi", "settings"}
+		names = []string{"rootfs", "mcu", "wifi", "radio", "settings"}
 	}
 	server, err := srv.TOML(filepath.Dir(path), names)
 	if err != nil {
@@ -47,6 +48,9 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 	if o.MCUBaud == 0 {
 		o.MCUBaud = 115200
 	}
+	if o.WiFiBaud == 0 {
+		o.WiFiBaud = 115200
+	}
 	if o.ESPBaud == 0 {
 		o.ESPBaud = 921600
 	}
@@ -62,15 +66,17 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 			ver("rootfs"), rc.Slots["A"], rc.Slots["B"], rc.Bootloader, rc.EnvConfig, rc.GrubEnv, rc.Scheme, rc.Attempts, rc.CmdlineFile),
 		"mcu": fmt.Sprintf("[[component]]\nname = \"mcu\"\ntype = \"stm32\"\nversion = %q\nport = %q\nbaud = %d\nenter_command = %s\naddress = 0x08000000\nverify = \"readback\"\n",
 			ver("mcu"), d.MCUPort, o.MCUBaud, tomlList(d.ResetCommand())),
-		"wifi": fmt.Sprintf("[[component]]\nname = \"wifi\"\ntype = \"esp\"\nversion = %q\nport = %q\nbaud = %d\nchip = \"esp32\"\noffset = 0x10000\n",
-			ver("wifi"), d.ESPPort, o.ESPBaud),
+		"wifi": fmt.Sprintf("[[component]]\nname = \"wifi\"\ntype = \"ymodem\"\nversion = %q\nport = %q\nbaud = %d\nenter_command = %s\ncli = \"mxchip\"\ncommand = \"FWUPDATE\"\n",
+			ver("wifi"), d.WiFiPort, o.WiFiBaud, tomlList(d.WiFiResetCommand())),
+		"radio": fmt.Sprintf("[[component]]\nname = \"radio\"\ntype = \"esp\"\nversion = %q\nport = %q\nbaud = %d\nchip = \"esp32\"\noffset = 0x10000\n",
+			ver("radio"), d.ESPPort, o.ESPBaud),
 		"settings": fmt.Sprintf("[[component]]\nname = \"settings\"\ntype = \"file\"\nversion = %q\npath = %q\nmode = \"0644\"\n",
 			ver("settings"), d.SettingsPath),
 	}
 	for _, n := range names {
 		c, ok := comps[n]
 		if !ok {
-			return fmt.Errorf("demo: no component %q (want rootfs, mcu, wifi or settings)", n)
+			return fmt.Errorf("demo: no component %q (want rootfs, mcu, wifi, radio or settings)", n)
 		}
 		b.WriteString("\n" + c)
 	}

@@ -53,7 +53,7 @@ type run struct {
 }
 
 // Run plays the whole product on simulated hardware: it starts the API's
-// fake server, a simulated STM32 and ESP32 Wi-Fi module on ptys and
+// fake server, a simulated STM32 and MXChip Wi-Fi module on ptys and
 // file-backed A/B slots with a U-Boot environment, writes agent.toml and runs
 // the real agent binary through check, update, the bootloader's reboot,
 // commit and status, narrating on o.Out. It needs no root and no network.

@@ -8,11 +8,24 @@
 // StartDevice builds a camera board in a directory: file-backed A/B root
 // filesystem slots with a redundant U-Boot environment (a file-based
 // fw_env.config) and a kernel command line file (flasher/ab/abtest, whose
-// Rig.Boot plays the bootloader by the scheme's rules), a simulated STM32F103
-// (flasher/stm32/stm32test) and a simulated ESP32 Wi-Fi module
-// (flasher/esprom/espromtest) on ptys (platform/serial/serialtest), and a file
-// component. A pty has no DTR/RTS, so the MCU's reset-into-bootloader wiring
-// is a FIFO that the agent's enter_command writes to.
+// Rig.Boot plays the bootloader by the scheme's rules), three serial parts on
+// ptys (platform/serial/serialtest) and a file component:
+//
+//   - mcu (type stm32): a simulated STM32F103 ROM bootloader
+//     (flasher/stm32/stm32test, AN3155);
+//   - wifi (type ymodem, cli = "mxchip", command = "FWUPDATE"): a simulated
+//     MXChip Wi-Fi module (flasher/ymodem/ymodemtest): banner and MXCHIP>
+//     prompt, FWUPDATE, "Waiting for the file to be sent", an AN4657-strict
+//     YMODEM-1K receiver, "Successfully!", BOOT;
+//   - radio (type esp): a simulated ESP32 ROM loader
+//     (flasher/esprom/espromtest), so that every serial type the agent
+//     builds is covered; the end-to-end suite uses it, the demo does not.
+//
+// A pty has no DTR/RTS, so the reset-into-bootloader wiring of the MCU and
+// of the Wi-Fi module is a FIFO each (mcu-reset, wifi-reset) that the
+// agent's enter_command writes a line to. A reset of the Wi-Fi module ends
+// whatever it was doing (the booted application, a transfer cut by a power
+// loss) and starts its bootloader afresh.
 //
 // # How each API reaches the three parts
 //
@@ -26,10 +39,14 @@
 //     from the API, each URL fetched with QueryOTAFirmware right before its
 //     download. The skipped offer is an MCU package older than the running
 //     version; the vendor then publishes the proper one.
-//   - mxchip: ota_type 0 is the MCU and 1 the Wi-Fi module; the API has no
-//     root filesystem, so the rootfs is installed by hand. The skipped offer is
-//     an older Wi-Fi firmware. Version reports (PUT /api/v1/ota/version/) follow
-//     every change.
+//   - mxchip: ota_type 0 is the MCU (→ the stm32 component mcu) and 1 the
+//     Wi-Fi module (→ the ymodem component wifi); the API has no root
+//     filesystem, so the rootfs is installed by hand. The skipped offer is an
+//     older Wi-Fi firmware. Each install queues a version report
+//     (PUT /api/v1/ota/version/ with device_id, mcu_version, wifi_version),
+//     sent in order after the install; the one after the Wi-Fi install,
+//     which comes after the MCU's, carries both new versions. mxchiptest
+//     records every accepted PUT (Server.Reports), which the demo prints.
 //   - akaso: one entry per device model, for one component (the rootfs); the
 //     MCU and Wi-Fi images are installed by hand first. The skipped offer is an
 //     entry whose min_version_name the device does not meet.
@@ -40,8 +57,4 @@
 // A .zip with manifest.json could carry all three parts in one AKASO or
 // UpgradeLink offer, but the agent installs only the entry of the offer's own
 // component (agent.installImage), so the demo does not pretend otherwise.
-//
-// The Wi-Fi module is an ESP32 (type esp): this build has no ymodem target
-// yet, so the MXChip module (ymodemtest with its CLI front end) cannot be
-// flashed by the agent.
 package demo

@@ -111,7 +111,7 @@ func (r *run) board() error {
 	r.say("work dir      %s", r.dir)
 	r.say("rootfs (ab)   slots %s | %s, U-Boot env %s, scheme %s", rc.Slots["A"], rc.Slots["B"], rc.EnvConfig, rc.Scheme)
 	r.say("mcu (stm32)   simulated STM32F103 on %s (AN3155, 8E1 line model)", r.dev.MCUPort)
-	r.say("wifi (esp)    simulated ESP32 ROM loader on %s (SLIP, baud switch to 921600)", r.dev.ESPPort)
+	r.say("wifi (ymodem) simulated MXChip Wi-Fi module on %s (MXCHIP> menu, FWUPDATE, YMODEM-1K, AN4657-strict)", r.dev.WiFiPort)
 	r.say("server        fake %s API on 127.0.0.1", r.o.API)
 	r.say("config        %s", r.cfg)
 	return nil
@@ -154,7 +154,7 @@ func (r *run) verify() error {
 	}{
 		{"slot B holds rootfs " + r.vers["rootfs"], slot[:len(r.imgs["rootfs"])], r.imgs["rootfs"]},
 		{"STM32 flash holds mcu " + r.vers["mcu"], r.dev.MCU.Flash()[:len(r.imgs["mcu"])], r.imgs["mcu"]},
-		{"ESP32 flash at 0x10000 holds wifi " + r.vers["wifi"], r.dev.ESP.Flash(0x10000, len(r.imgs["wifi"])), r.imgs["wifi"]},
+		{"MXChip module accepted wifi " + r.vers["wifi"] + " (\"Successfully!\")", r.dev.WiFiImage(), r.imgs["wifi"]},
 	}
 	for _, c := range checks {
 		if !bytes.Equal(c.got, c.want) {

@@ -247,7 +247,8 @@ func (u *ulServer) Received() []string {
 	return out
 }
 
-// aliyunServer lists packages for modules default (rootfs), mcu and wifi.
+// aliyunServer lists packages for modules default (rootfs), mcu, wifi,
+// radio and settings.
 type aliyunServer struct {
 	s   *aliyuntest.Server
 	mu  sync.Mutex
@@ -257,11 +258,13 @@ type aliyunServer struct {
 // ProductKey is the Alibaba Cloud product the demo's packages belong to.
 const ProductKey = "a19mzPZdemo"
 
-var aliyunModules = map[string]string{"rootfs": "default", "mcu": "mcu", "wifi": "wifi", "settings": "settings"}
+var aliyunModules = map[string]string{"rootfs": "default", "mcu": "mcu", "wifi": "wifi", "radio": "radio", "settings": "settings"}
 
-func (a *aliyunServer) API() string      { return "aliyun" }
-func (a *aliyunServer) Offers() []string { return []string{"rootfs", "mcu", "wifi", "settings"} }
-func (a *aliyunServer) Close()           { a.s.Close() }
+func (a *aliyunServer) API() string { return "aliyun" }
+func (a *aliyunServer) Offers() []string {
+	return []string{"rootfs", "mcu", "wifi", "radio", "settings"}
+}
+func (a *aliyunServer) Close() { a.s.Close() }
 func (a *aliyunServer) Host(name string, data []byte) string {
 	return "" // the gateway only serves presigned package URLs
 }
@@ -289,7 +292,7 @@ func (a *aliyunServer) Publish(fws ...Firmware) error {
 	for _, fw := range fws {
 		mod, ok := aliyunModules[fw.Component]
 		if !ok {
-			return fmt.Errorf("demo: aliyun modules are default, mcu and wifi; no module for %s", fw.Component)
+			return fmt.Errorf("demo: aliyun modules are default, mcu, wifi, radio and settings; no module for %s", fw.Component)
 		}
 		a.seq++
 		created := time.Date(2026, 1, 1, 0, 0, a.seq, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")

@@ -23,6 +23,7 @@ func TestE2EDemo(t *testing.T) {
 	for _, want := range []string{
 		"mcu 0.9.0 (default, 16384 bytes): skip: older than current 1.0.0",
 		"wifi 1.1.0: installed", "mcu 1.1.0: installed", "rootfs 2.0.0: written and armed",
+		"MXChip module accepted wifi 1.1.0",
 		"U-Boot booted slot B", "rootfs 2.0.0 committed in slot B", "QueryOTAFirmware",
 		"3 of 3 parts verified", "work directory kept: " + dir,
 	} {
@@ -43,6 +44,8 @@ func TestE2EDemoAndSimulateUsage(t *testing.T) {
 		{"simulate", "toaster", "--pty", "/tmp/x"},
 		{"simulate", "stm32"},
 		{"simulate", "esp", "--pty", "/tmp/x", "--faults", "2"},
+		{"simulate", "ymodem", "--pty", "/tmp/x", "--mode", "pedantic"},
+		{"simulate", "ymodem", "--pty", "/tmp/x", "--fault", "gremlin:3"},
 	} {
 		r := runBin(t, args...)
 		if r.code != 2 {

@@ -21,6 +21,7 @@ import (
 	"ota-agent/agent/demo"
 	"ota-agent/flasher/esprom/espromtest"
 	"ota-agent/flasher/stm32/stm32test"
+	"ota-agent/flasher/ymodem/ymodemtest"
 	"ota-agent/transport/download/downloadtest"
 )
 
@@ -70,8 +71,8 @@ func (c *campaign) print(t *testing.T) {
 
 // TestE2EPowerCuts kills the agent (SIGKILL) at a random instant of a flow
 // that streams the rootfs into the inactive A/B slot (`install URL`, from a
-// rate-limited loopback server) and then flashes the STM32 and the ESP32
-// (`update --yes` against the MXChip fake), powers the board on (the
+// rate-limited loopback server) and then flashes the STM32 and the MXChip
+// Wi-Fi module (`update --yes` against the MXChip fake), powers the board on (the
 // bootloader counts the boot), and runs the agent again until it is done:
 // the env is valid, the booted slot holds the verified image, the versions
 // in state are what the hardware holds, and cut downloads resume.
@@ -208,8 +209,8 @@ func (r *e2eRig) checkInstalled(rootfs, mcu, wifi []byte) error {
 		return fmt.Errorf("state says rootfs 2.0.0 but slot B md5 is %s", md5of(slot[:len(rootfs)]))
 	case !bytes.Equal(r.dev.MCU.Flash()[:len(mcu)], mcu):
 		return fmt.Errorf("state says mcu 1.1.0 but the STM32 flash differs")
-	case !bytes.Equal(r.dev.ESP.Flash(0x10000, len(wifi)), wifi):
-		return fmt.Errorf("state says wifi 1.1.0 but the ESP32 flash differs")
+	case !bytes.Equal(r.dev.WiFiImage(), wifi):
+		return fmt.Errorf("state says wifi 1.1.0 but the MXChip module's last image differs (md5 %s)", md5of(r.dev.WiFiImage()))
 	}
 	return nil
 }
@@ -287,36 +288,40 @@ func (r *e2eRig) setStall(d string) error {
 	return os.WriteFile(r.cfg, []byte(s), 0o644)
 }
 
-// TestE2ESerialFaults flashes the STM32 and the ESP32 over lines with
-// seeded noise (bit flips, lost bytes, NACKs, stalls): each install ends
-// with the exact image in flash, or failed with the old version kept.
+// TestE2ESerialFaults flashes the STM32, the MXChip Wi-Fi module and the
+// ESP32 radio over lines with seeded noise (bit flips, lost bytes, NACKs,
+// lost ACKs, stalls): each install ends with the exact image in flash, or
+// failed with the old version kept.
 func TestE2ESerialFaults(t *testing.T) {
 	c, rng := newCampaign(t, "serial", 3)
 	dir := t.TempDir()
-	mcu, wifi := demo.Image(21, 8192), demo.Image(22, 32<<10)
-	mcuPath, wifiPath := filepath.Join(dir, "mcu.bin"), filepath.Join(dir, "wifi.bin")
-	for p, b := range map[string][]byte{mcuPath: mcu, wifiPath: wifi} {
-		if err := os.WriteFile(p, b, 0o644); err != nil {
+	mcu, wifi, radio := demo.Image(21, 8192), demo.Image(22, 32<<10), demo.Image(23, 32<<10)
+	paths := map[string]string{"mcu": filepath.Join(dir, "mcu.bin"), "wifi": filepath.Join(dir, "wifi.bin"), "radio": filepath.Join(dir, "radio.bin")}
+	for n, b := range map[string][]byte{"mcu": mcu, "wifi": wifi, "radio": radio} {
+		if err := os.WriteFile(paths[n], b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	espFaults, installed, refused := 0, 0, 0
+	wifiFaults, installed, refused := 0, 0, 0
 	for i := range c.runs {
 		do := demo.DeviceOptions{
-			MCUFaults: stm32test.Faults{Seed: rng.Uint64(), BitFlip: 0.03, Drop: 0.02, NACK: 0.03, Stall: 0.02, StallFor: 300 * time.Millisecond, Max: 6},
-			ESPFaults: espromtest.Faults{Seed: rng.Int64(), CorruptRate: 0.15, StallRate: 0.1, Stall: 200 * time.Millisecond},
+			MCUFaults:  stm32test.Faults{Seed: rng.Uint64(), BitFlip: 0.03, Drop: 0.02, NACK: 0.03, Stall: 0.02, StallFor: 300 * time.Millisecond, Max: 6},
+			WiFiFaults: ymodemFaults(rng, len(wifi)),
+			ESPFaults:  espromtest.Faults{Seed: rng.Int64(), CorruptRate: 0.15, StallRate: 0.1, Stall: 200 * time.Millisecond},
 		}
-		r := newE2E(t, "mxchip", demo.ConfigOptions{Components: []string{"mcu", "wifi"}}, do)
+		wifiFaults += len(do.WiFiFaults)
+		r := newE2E(t, "mxchip", demo.ConfigOptions{Components: []string{"mcu", "wifi", "radio"}}, do)
 		ok := true
 		for _, p := range []struct {
-			name, path string
-			img        []byte
-			flash      func() []byte
+			name  string
+			img   []byte
+			flash func() []byte
 		}{
-			{"mcu", mcuPath, mcu, func() []byte { return r.dev.MCU.Flash()[:len(mcu)] }},
-			{"wifi", wifiPath, wifi, func() []byte { return r.dev.ESP.Flash(0x10000, len(wifi)) }},
+			{"mcu", mcu, func() []byte { return r.dev.MCU.Flash()[:len(mcu)] }},
+			{"wifi", wifi, r.dev.WiFiImage},
+			{"radio", radio, func() []byte { return r.dev.ESP.Flash(0x10000, len(radio)) }},
 		} {
-			res := r.run(t, "install", "--component", p.name, "--version", "1.1.0", p.path)
+			res := r.run(t, "install", "--component", p.name, "--version", "1.1.0", paths[p.name])
 			v := r.status(t)[p.name].Version
 			good := bytes.Equal(p.flash(), p.img)
 			if res.code == 0 {
@@ -329,11 +334,26 @@ func TestE2ESerialFaults(t *testing.T) {
 				t.Errorf("run %d %s: exit %d, version %s, flash equal %v\n%s", i, p.name, res.code, v, good, res.stderr)
 			}
 		}
-		c.faults += r.dev.MCU.Stats().Faults
-		espFaults++ // the ESP simulator does not count its faults; rates are on
+		c.faults += r.dev.MCU.Stats().Faults + len(do.WiFiFaults)
 		if ok {
 			c.right++
 		}
 	}
-	c.notes = append(c.notes, fmt.Sprintf("ESP32 line noisy in %d runs; %d installs verified, %d refused with the old version kept", espFaults, installed, refused))
+	c.notes = append(c.notes, fmt.Sprintf("%d YMODEM faults seeded on the Wi-Fi line; ESP32 line noisy in every run (rates, not counted); %d installs verified, %d refused with the old version kept",
+		wifiFaults, installed, refused))
+}
+
+// ymodemFaults seeds one to three faults on the MXChip module's line, at
+// blocks of an image of size bytes (block 0 carries name and size).
+func ymodemFaults(rng *rand.Rand, size int) []ymodemtest.Fault {
+	kinds := []ymodemtest.FaultKind{ymodemtest.Corrupt, ymodemtest.Drop, ymodemtest.NAK, ymodemtest.DropACK, ymodemtest.Stall, ymodemtest.NAKEOT}
+	var fs []ymodemtest.Fault
+	for range 1 + rng.IntN(3) {
+		f := ymodemtest.Fault{Kind: kinds[rng.IntN(len(kinds))], Block: rng.IntN(size/1024 + 1)}
+		if f.Kind == ymodemtest.Stall {
+			f.Stall = 300 * time.Millisecond
+		}
+		fs = append(fs, f)
+	}
+	return fs
 }

@@ -2,8 +2,9 @@ package main_test
 
 // End-to-end suite: the real binary (built once in TestMain, main_test.go)
 // against each API's fake server and simulated hardware from agent/demo:
-// file-backed A/B slots with a U-Boot environment, a simulated STM32 and
-// ESP32 on ptys, and a file component.
+// file-backed A/B slots with a U-Boot environment, a simulated STM32, MXChip
+// Wi-Fi module (YMODEM behind the MXCHIP> menu) and ESP32 radio on ptys, and
+// a file component.
 
 import (
 	"context"

@@ -36,34 +36,35 @@ func wantVersions(t *testing.T, st map[string]agentStatus, want map[string]strin
 }
 
 // TestE2EUpdateEveryType installs one release into every component type
-// the agent builds (ab, stm32, esp, file) from the Aliyun fake, plays the
-// reboot and commits.
+// the agent builds (ab, stm32, ymodem behind the MXChip CLI, esp, file)
+// from the Aliyun fake, plays the reboot and commits.
 func TestE2EUpdateEveryType(t *testing.T) {
-	rootfs, mcu, wifi, settings := demo.Image(1, 1<<20), demo.Image(2, 8192), demo.Image(3, 16<<10), []byte(`{"interval": 30}`)
+	rootfs, mcu, wifi, radio, settings := demo.Image(1, 1<<20), demo.Image(2, 8192), demo.Image(3, 16<<10)[:15000], demo.Image(4, 16<<10), []byte(`{"interval": 30}`)
 	r := newE2E(t, "aliyun", demo.ConfigOptions{}, demo.DeviceOptions{})
-	r.publish(t, fwOf("rootfs", "2.0.0", rootfs), fwOf("mcu", "1.1.0", mcu), fwOf("wifi", "1.1.0", wifi), fwOf("settings", "1.0.1", settings))
+	r.publish(t, fwOf("rootfs", "2.0.0", rootfs), fwOf("mcu", "1.1.0", mcu), fwOf("wifi", "1.1.0", wifi), fwOf("radio", "1.1.0", radio), fwOf("settings", "1.0.1", settings))
 	out := r.must(t, "update", "--yes")
-	for _, l := range []string{"rootfs 2.0.0: written and armed", "mcu 1.1.0: installed", "wifi 1.1.0: installed", "settings 1.0.1: installed"} {
+	for _, l := range []string{"rootfs 2.0.0: written and armed", "mcu 1.1.0: installed", "wifi 1.1.0: installed", "radio 1.1.0: installed", "settings 1.0.1: installed"} {
 		if !strings.Contains(out, l) {
 			t.Errorf("update output lacks %q:\n%s", l, out)
 		}
 	}
-	wantVersions(t, r.status(t), map[string]string{"rootfs": "1.0.0/rebooting", "mcu": "1.1.0/idle", "wifi": "1.1.0/idle", "settings": "1.0.1/idle"})
+	wantVersions(t, r.status(t), map[string]string{"rootfs": "1.0.0/rebooting", "mcu": "1.1.0/idle", "wifi": "1.1.0/idle", "radio": "1.1.0/idle", "settings": "1.0.1/idle"})
 	if slot := r.boot(t); slot != "B" {
 		t.Fatalf("bootloader booted %s after the install, want B", slot)
 	}
 	if out := r.must(t, "commit"); !strings.Contains(out, "rootfs 2.0.0 committed in slot B") {
 		t.Errorf("commit said %q", out)
 	}
-	wantVersions(t, r.status(t), map[string]string{"rootfs": "2.0.0/idle", "mcu": "1.1.0/idle", "wifi": "1.1.0/idle", "settings": "1.0.1/idle"})
+	wantVersions(t, r.status(t), map[string]string{"rootfs": "2.0.0/idle", "mcu": "1.1.0/idle", "wifi": "1.1.0/idle", "radio": "1.1.0/idle", "settings": "1.0.1/idle"})
 	if got := readFile(t, r.dev.Rig.Config.Slots["B"])[:len(rootfs)]; !bytes.Equal(got, rootfs) {
 		t.Errorf("slot B md5 %s, want %s", md5of(got), md5of(rootfs))
 	}
 	if got := r.dev.MCU.Flash()[:len(mcu)]; !bytes.Equal(got, mcu) {
 		t.Errorf("STM32 flash md5 %s, want %s", md5of(got), md5of(mcu))
 	}
-	if got := r.dev.ESP.Flash(0x10000, len(wifi)); !bytes.Equal(got, wifi) {
-		t.Errorf("ESP32 flash at 0x10000 md5 %s, want %s", md5of(got), md5of(wifi))
+	wantWiFi(t, r, wifi)
+	if got := r.dev.ESP.Flash(0x10000, len(radio)); !bytes.Equal(got, radio) {
+		t.Errorf("ESP32 flash at 0x10000 md5 %s, want %s", md5of(got), md5of(radio))
 	}
 	if got := readFile(t, r.dev.SettingsPath); !bytes.Equal(got, settings) {
 		t.Errorf("settings file = %q, want %q", got, settings)
@@ -230,5 +231,20 @@ func TestE2EDaemonResolvesAtStart(t *testing.T) {
 	}
 	if rec := strings.Join(r.srv.Received(), "\n"); !strings.Contains(rec, "PUT /api/v1/ota/version/") {
 		t.Errorf("no version report after the commit; server received:\n%s", rec)
+	}
+}
+
+// wantWiFi checks that the MXChip module received exactly one file by
+// FWUPDATE and that it is img.
+func wantWiFi(t *testing.T, r *e2eRig, img []byte) {
+	t.Helper()
+	files := r.dev.WiFi.Files()
+	if len(files) != 1 {
+		t.Fatalf("MXChip module received %d files, want 1", len(files))
+	}
+	f := files[0]
+	if f.Command != "FWUPDATE" || f.Size != int64(len(img)) || !bytes.Equal(f.Data, img) {
+		t.Errorf("MXChip module got %q by %q, block 0 size %d, md5 %s; want size %d, md5 %s by FWUPDATE",
+			f.Name, f.Command, f.Size, md5of(f.Data), len(img), md5of(img))
 	}
 }

@@ -67,8 +67,10 @@ commands:
   service install|uninstall|start|stop|status
                             manage the systemd service
   config check              validate the configuration and print it resolved (secrets masked)
-  simulate stm32|ymodem|esp --pty PATH [--baud-model] [--seed N]
-                            run a simulated device on a pty until Ctrl-C
+  simulate stm32|ymodem|esp --pty PATH [--baud-model] [--seed N] [--faults P]
+                            run a simulated device on a pty until Ctrl-C; ymodem also takes
+                            --mode strict|lenient, --cli=false (no MXCHIP> menu, for sb),
+                            --fault KIND[:BLOCK[:STALL]] (repeatable), --save DIR
   demo [--keep] [--api akaso|mxchip|upgradelink|aliyun]
                             the whole product on simulated hardware
   version                   version, commit, build date, Go version

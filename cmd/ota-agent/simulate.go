@@ -20,8 +20,10 @@ type simFlags struct {
 	faults    float64
 	latency   time.Duration
 	pid       uint
-	strict    bool
+	mode      string
 	cli       bool
+	fault     faultList
+	save      string
 	maxBaud   int
 }
 
@@ -40,8 +42,10 @@ func cmdSimulate(ctx context.Context, e *env) error {
 	fs.Float64Var(&f.faults, "faults", 0, "probability of a line fault per frame (0 = clean line)")
 	fs.DurationVar(&f.latency, "latency", 0, "turnaround latency before each reply (USB adapters: 1-16ms)")
 	fs.UintVar(&f.pid, "pid", 0x410, "stm32: product ID of the simulated part")
-	fs.BoolVar(&f.strict, "strict", true, "ymodem: follow AN4657 strictly (false: lenient like rb)")
-	fs.BoolVar(&f.cli, "cli", true, "ymodem: MXChip CLI front end (MXCHIP> prompt, FWUPDATE)")
+	fs.StringVar(&f.mode, "mode", "strict", "ymodem: strict (AN4657, as the MXChip bootloader) or lenient (like lrzsz rb)")
+	fs.BoolVar(&f.cli, "cli", true, "ymodem: MXChip CLI front end (MXCHIP> prompt, FWUPDATE); --cli=false receives YMODEM at once, as for sb")
+	fs.Var(&f.fault, "fault", "ymodem: one seeded fault kind[:block[:stall]], e.g. drop-ack:3 or stall:2:5s (repeatable)")
+	fs.StringVar(&f.save, "save", "", "ymodem: directory to write each received file to, under its block-0 name")
 	fs.IntVar(&f.maxBaud, "max-baud", 0, "esp: highest rate the ROM accepts after CHANGE_BAUDRATE (0 = any)")
 	sub := *e
 	sub.args = e.args[1:]
@@ -74,12 +78,13 @@ func simulator(dev string, f simFlags, e *env) (func(ctx context.Context) error,
 			Faults: stm32test.Faults{Seed: f.seed, BitFlip: f.faults / 2, Drop: f.faults / 2}}
 		return func(ctx context.Context) error { return stm32test.ServePath(ctx, f.pty, o) }, nil
 	case "ymodem":
-		o := ymodemtest.Options{CLI: f.cli, LineRate: f.baudModel, Latency: f.latency, Log: log,
-			ErasePerKiB: 200 * time.Microsecond, Faults: ymodemFaults(f.seed, f.faults)}
-		if f.strict {
-			o.Mode = ymodemtest.Strict
+		mode, err := ymodemtest.ParseMode(f.mode)
+		if err != nil {
+			return nil, usagef("simulate ymodem: --mode: %v", err)
 		}
-		return func(ctx context.Context) error { return ymodemtest.ServePath(ctx, f.pty, o, log) }, nil
+		o := ymodemtest.Options{Mode: mode, CLI: f.cli, LineRate: f.baudModel, Latency: f.latency, Log: log,
+			ErasePerKiB: 200 * time.Microsecond, Faults: append(ymodemFaults(f.seed, f.faults), f.fault...)}
+		return func(ctx context.Context) error { return serveYModem(ctx, f, o, e) }, nil
 	case "esp":
 		o := espromtest.Options{LineRate: f.baudModel, Latency: f.latency, MaxBaud: f.maxBaud, Log: log,
 			Faults: espromtest.Faults{Seed: int64(f.seed), CorruptRate: f.faults / 2, DropRate: f.faults / 2}}
