@@ -6,6 +6,7 @@ BEGIN {
 	want["idle_RSS_MiB"] = want["idle_cpu_%"] = want["arm64_MiB"] = 1
 	want["efficiency_%"] = want["efficiency_noverify_%"] = want["ours_s"] = want["stm32flash_s"] = want["sb_s"] = 1
 	want["fetch/copy_time"] = want["KiB/s"] = want["MiB/s"] = 1
+	want["ours-eff-%"] = want["ours-s"] = want["sb-eff-%"] = want["sb-s"] = want["limit-s"] = 1
 	printf "%-22s %-44s %-22s %12s\n", "package", "benchmark", "figure", "value"
 }
 /^pkg: / { pkg = $2; sub(/^ota-agent\//, "", pkg) }
