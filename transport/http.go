@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,4 +85,54 @@ func Snippet(b []byte) string {
 		s = s[:120] + "…"
 	}
 	return s
+}
+
+// DescribeJSON names the JSON type of a non-empty answer for an error
+// message ("a JSON object", "an HTML page", …); empty input gives "".
+func DescribeJSON(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	switch c := b[0]; {
+	case c == '{':
+		return "a JSON object"
+	case c == '[':
+		return "a JSON array"
+	case c == '"':
+		return "a JSON string"
+	case c == 't' || c == 'f':
+		return "a JSON boolean"
+	case c == 'n':
+		return "JSON null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a JSON number"
+	case c == '<':
+		return "an HTML page"
+	}
+	return "text that is not JSON"
+}
+
+// downgradeError refuses a redirect from https to plain http. It is
+// permanent: retrying gets the same redirect.
+type downgradeError struct{ to string }
+
+func (e *downgradeError) Error() string {
+	return "refusing redirect from https to plain http (" + e.to + "); fix the configured URL or the server"
+}
+
+// Permanent tells NetworkError not to retry.
+func (e *downgradeError) Permanent() bool { return true }
+
+// RefuseDowngrade is an http.Client CheckRedirect that stops after 10
+// redirects and refuses one from https to plain http, for API clients given
+// a client without a redirect policy of its own.
+func RefuseDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return &downgradeError{to: req.URL.Redacted()}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"ota-agent/transport"
 	"regexp"
 	"strconv"
 	"strings"
@@ -159,27 +160,10 @@ func unwrap(b []byte) ([]byte, error) {
 
 // describe names the JSON type of b for an error message.
 func describe(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "an empty answer"
+	if d := transport.DescribeJSON(b); d != "" {
+		return d
 	}
-	switch c := b[0]; {
-	case c == '{':
-		return "a JSON object"
-	case c == '[':
-		return "a JSON array"
-	case c == '"':
-		return "a JSON string"
-	case c == 't' || c == 'f':
-		return "a JSON boolean"
-	case c == 'n':
-		return "JSON null"
-	case c == '-' || (c >= '0' && c <= '9'):
-		return "a JSON number"
-	case c == '<':
-		return "an HTML page"
-	}
-	return "text that is not JSON"
+	return "an empty answer"
 }
 
 // fileSizeRE is seed-apis §1.3's pattern for fileSize.

@@ -2,7 +2,6 @@ package aliyun
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -61,7 +60,7 @@ func New(cfg Config) *Client {
 		c.hc = &hc
 	}
 	if c.hc.CheckRedirect == nil {
-		c.hc.CheckRedirect = refuseDowngrade
+		c.hc.CheckRedirect = transport.RefuseDowngrade
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -78,27 +77,6 @@ func New(cfg Config) *Client {
 		c.accept[s] = true
 	}
 	return c
-}
-
-// downgradeError refuses a redirect from https to plain http. It is
-// permanent: retrying gets the same redirect.
-type downgradeError struct{ to string }
-
-func (e *downgradeError) Error() string {
-	return "refusing redirect from https to plain http (" + e.to + "); fix endpoint or the server"
-}
-
-// Permanent tells transport.NetworkError not to retry.
-func (e *downgradeError) Permanent() bool { return true }
-
-func refuseDowngrade(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return fmt.Errorf("stopped after 10 redirects")
-	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return &downgradeError{to: req.URL.Redacted()}
-	}
-	return nil
 }
 
 func (c *Client) validate(op string) error {

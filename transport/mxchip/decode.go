@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"ota-agent/transport"
 	"strconv"
 )
 
@@ -149,25 +150,8 @@ func fieldErr(err error) error {
 
 // describe names the JSON type of b for an error message.
 func describe(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "nothing"
+	if d := transport.DescribeJSON(b); d != "" {
+		return d
 	}
-	switch c := b[0]; {
-	case c == '{':
-		return "a JSON object"
-	case c == '[':
-		return "a JSON array"
-	case c == '"':
-		return "a JSON string"
-	case c == 't' || c == 'f':
-		return "a JSON boolean"
-	case c == 'n':
-		return "JSON null"
-	case c == '-' || (c >= '0' && c <= '9'):
-		return "a JSON number"
-	case c == '<':
-		return "an HTML page"
-	}
-	return "text that is not JSON"
+	return "nothing"
 }

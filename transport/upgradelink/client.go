@@ -70,7 +70,7 @@ func New(cfg Config) *Client {
 		c.hc = &hc
 	}
 	if c.hc.CheckRedirect == nil {
-		c.hc.CheckRedirect = refuseDowngrade
+		c.hc.CheckRedirect = transport.RefuseDowngrade
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -81,27 +81,6 @@ func New(cfg Config) *Client {
 	}
 	c.base = strings.TrimRight(cfg.BaseURL, "/")
 	return c
-}
-
-// downgradeError refuses a redirect from https to plain http. It is
-// permanent: retrying gets the same redirect.
-type downgradeError struct{ to string }
-
-func (e *downgradeError) Error() string {
-	return "refusing redirect from https to plain http (" + e.to + "); fix base_url or the server"
-}
-
-// Permanent tells transport.NetworkError not to retry.
-func (e *downgradeError) Permanent() bool { return true }
-
-func refuseDowngrade(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return &downgradeError{to: req.URL.Redacted()}
-	}
-	return nil
 }
 
 // validate checks the configuration for Check.
