@@ -105,6 +105,19 @@ type Download struct {
 	StallTimeout Duration `toml:"stall_timeout"`
 	MaxRetries   int      `toml:"max_retries"`
 	Budget       float64  `toml:"budget"`
+	// MinRate is the slowest average transfer rate (bytes per second over
+	// MinRateWindow) an attempt may keep; 0 turns the check off.
+	MinRate       Bytes    `toml:"min_rate"`
+	MinRateWindow Duration `toml:"min_rate_window"`
+	// TimeBudget bounds the wall-clock time one version's download may take
+	// across attempts; 0 = no bound.
+	TimeBudget Duration `toml:"time_budget"`
+	// MaxSize caps a download whose size is not known and every image
+	// unpacked into staging (an ab image is capped by its slot instead).
+	MaxSize Bytes `toml:"max_size"`
+	// AllowUnverified lets an image be flashed or armed when no digest
+	// (offer, manifest) and no signature was checked. Off by default.
+	AllowUnverified bool `toml:"allow_unverified"`
 }
 
 // Component is one [[component]]. Which fields apply depends on Type.

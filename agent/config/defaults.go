@@ -7,29 +7,33 @@ import (
 
 // Defaults for what SPEC §8 leaves optional.
 const (
-	DefaultStateDir           = "/var/lib/ota-agent"
-	DefaultPollInterval       = 6 * time.Hour
-	DefaultPollJitter         = 30 * time.Minute
-	DefaultTimeout            = 30 * time.Second
-	DefaultVersionScheme      = "auto"
-	DefaultUpgradeType        = "silent"
-	DefaultPrompt             = "hold"
-	DefaultMaxAttempts        = 3
-	DefaultStallTimeout       = 60 * time.Second
-	DefaultMaxRetries         = 8
-	DefaultBudget             = 3.0
-	DefaultABAttempts         = 3
-	DefaultCmdlineFile        = "/proc/cmdline"
-	DefaultBaud               = 115200
-	DefaultSTM32Verify        = "readback"
-	DefaultSTM32Address   Hex = 0x08000000
-	DefaultYModemCLI          = "none"
-	DefaultMXChipCommand      = "FWUPDATE"
-	DefaultESPChip            = "esp32"
-	DefaultESPOffset      Hex = 0x10000
-	DefaultFileMode           = "0644"
-	DefaultAkasoLanguage      = "EN"
-	DefaultUpgradeLinkURL     = "https://api.upgrade.toolsetlink.com"
+	DefaultStateDir             = "/var/lib/ota-agent"
+	DefaultPollInterval         = 6 * time.Hour
+	DefaultPollJitter           = 30 * time.Minute
+	DefaultTimeout              = 30 * time.Second
+	DefaultVersionScheme        = "auto"
+	DefaultUpgradeType          = "silent"
+	DefaultPrompt               = "hold"
+	DefaultMaxAttempts          = 3
+	DefaultStallTimeout         = 60 * time.Second
+	DefaultMaxRetries           = 8
+	DefaultBudget               = 3.0
+	DefaultMinRate        Bytes = 1 << 10
+	DefaultMinRateWindow        = 60 * time.Second
+	DefaultTimeBudget           = 6 * time.Hour
+	DefaultMaxSize        Bytes = 4 << 30
+	DefaultABAttempts           = 3
+	DefaultCmdlineFile          = "/proc/cmdline"
+	DefaultBaud                 = 115200
+	DefaultSTM32Verify          = "readback"
+	DefaultSTM32Address   Hex   = 0x08000000
+	DefaultYModemCLI            = "none"
+	DefaultMXChipCommand        = "FWUPDATE"
+	DefaultESPChip              = "esp32"
+	DefaultESPOffset      Hex   = 0x10000
+	DefaultFileMode             = "0644"
+	DefaultAkasoLanguage        = "EN"
+	DefaultUpgradeLinkURL       = "https://api.upgrade.toolsetlink.com"
 )
 
 func defaultDevice() Device { return Device{StateDir: DefaultStateDir} }
@@ -55,9 +59,13 @@ func defaultPolicy() Policy {
 
 func defaultDownload() Download {
 	return Download{
-		StallTimeout: Duration{DefaultStallTimeout},
-		MaxRetries:   DefaultMaxRetries,
-		Budget:       DefaultBudget,
+		StallTimeout:  Duration{DefaultStallTimeout},
+		MaxRetries:    DefaultMaxRetries,
+		Budget:        DefaultBudget,
+		MinRate:       DefaultMinRate,
+		MinRateWindow: Duration{DefaultMinRateWindow},
+		TimeBudget:    Duration{DefaultTimeBudget},
+		MaxSize:       DefaultMaxSize,
 	}
 }
 

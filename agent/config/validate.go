@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Allowed values, in the order error messages list them.
@@ -132,6 +133,10 @@ func (l *loader) checkDownload(c *Config) *Error {
 		return l.at("download.max_retries", "%d is not allowed (use 0 or more)", d.MaxRetries)
 	case !(d.Budget >= 1) || d.Budget > 1e6:
 		return l.at("download.budget", "%v is not allowed (use 1.0 or more: the bytes one version may fetch, as a multiple of its size)", d.Budget)
+	case d.MinRate > 0 && d.MinRateWindow.Duration < time.Second:
+		return l.at("download.min_rate_window", "%s is too short (use 1s or more, e.g. \"60s\")", d.MinRateWindow.Duration)
+	case d.MaxSize < 1<<20:
+		return l.at("download.max_size", "%s is too small (use 1MiB or more, e.g. \"4GiB\")", d.MaxSize)
 	}
 	return nil
 }

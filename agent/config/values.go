@@ -146,3 +146,59 @@ func (w *Window) UnmarshalText(b []byte) error {
 
 // MarshalText implements encoding.TextMarshaler.
 func (w Window) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// Bytes is a byte count. In TOML it may be an integer (1048576) or a string
+// with a binary or decimal unit ("64MiB", "1GiB", "512KiB", "1MB", "100B").
+type Bytes int64
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// ParseBytes parses a byte count as Bytes.UnmarshalText does.
+func ParseBytes(s string) (Bytes, error) {
+	s = strings.TrimSpace(s)
+	num, mult := s, int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(strings.ReplaceAll(num, "_", ""), 10, 64)
+	if err != nil || v < 0 || (v > 0 && mult > (1<<62)/v) {
+		return 0, fmt.Errorf("%q is not a byte count (use e.g. 1048576, \"64MiB\" or \"1GiB\")", s)
+	}
+	return Bytes(v * mult), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *Bytes) UnmarshalText(t []byte) error {
+	v, err := ParseBytes(string(t))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler: the largest binary unit
+// that divides the value exactly, e.g. "64MiB", "1GiB", "1000B".
+func (b Bytes) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// String returns b with the largest binary unit that divides it exactly.
+func (b Bytes) String() string {
+	for _, u := range []struct {
+		s string
+		m int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && int64(b)%u.m == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.m, u.s)
+		}
+	}
+	return fmt.Sprintf("%dB", int64(b))
+}
