@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ota-agent/platform/printable"
 )
 
 // MaxBody is the most an API answer may hold. A server that sends more (a
@@ -77,14 +79,11 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// Snippet returns the start of an answer for an error message: printable,
-// one line, at most 120 characters.
+// Snippet returns the start of an answer for an error message: white space
+// folded to single spaces, control characters and invalid UTF-8 escaped
+// (printable.String), at most 120 characters.
 func Snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 120 {
-		s = s[:120] + "…"
-	}
-	return s
+	return printable.Clip(strings.Join(strings.Fields(string(b)), " "), 120)
 }
 
 // DescribeJSON names the JSON type of a non-empty answer for an error

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"ota-agent/platform/printable"
 )
 
 // UpgradeType says how an offer wants to be installed (SPEC §3 rule 7).
@@ -121,7 +123,7 @@ func (e *Error) Error() string {
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	return printable.String(s) // Code, Msg and Err may quote the server
 }
 
 func (e *Error) Unwrap() error { return e.Err }
