@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ota-agent/agent/config"
+	"ota-agent/platform/printable"
 	"ota-agent/transport"
 )
 
@@ -44,20 +47,24 @@ type Input struct {
 	Now       time.Time // local time, for window and prompt_timeout
 }
 
-// Decide applies the rules of SPEC §3 in order; the first that fires
-// decides. It never fails: an offer it cannot judge is skipped, with the
+// Decide applies the rules of SPEC §3 in order, after refusing a version
+// that is too long or not printable (CheckVersion); the first rule that
+// fires decides. The decision's component, version and reason are safe to
+// print and store: escaped (printable) and clipped to MaxVersionLen. It never fails: an offer it cannot judge is skipped, with the
 // reason. Decide is pure and safe for concurrent use.
 func Decide(p config.Policy, in Input) Decision {
 	o := in.Offer
-	d := Decision{Component: o.Component, Version: strings.TrimSpace(o.Version)}
-	d.Action, d.Reason = decide(p, in, d.Version, strings.TrimSpace(in.Current))
+	v := strings.TrimSpace(o.Version)
+	d := Decision{Component: printable.Clip(o.Component, MaxVersionLen), Version: printable.Clip(v, MaxVersionLen)}
+	d.Action, d.Reason = decide(p, in, v, strings.TrimSpace(in.Current))
+	d.Reason = printable.String(d.Reason) // it may quote the offer or the device
 	return d
 }
 
 // rule is one step of SPEC §3: it fires when it returns a non-empty reason.
 type rule func(p config.Policy, in Input, v, cur string) (Action, string)
 
-var rules = []rule{known, same, failed, minVersion, downgrade, delta, upgradeType}
+var rules = []rule{wellFormed, known, same, failed, minVersion, downgrade, delta, upgradeType}
 
 func decide(p config.Policy, in Input, v, cur string) (Action, string) {
 	for _, r := range rules {
@@ -73,7 +80,7 @@ func known(_ config.Policy, in Input, _, _ string) (Action, string) {
 	if in.Known {
 		return "", ""
 	}
-	return Skip, fmt.Sprintf("no component named %q is configured", in.Offer.Component)
+	return Skip, fmt.Sprintf("no component named %s is configured", quoteName(in.Offer.Component))
 }
 
 // Rule 2: the version equals the current one (as strings, or equal under
@@ -181,6 +188,14 @@ func prompt(p config.Policy, in Input) (Action, string) {
 		since = in.Now
 	}
 	return Hold, fmt.Sprintf("prompt: waiting for ota-agent approve, or until %s (prompt_timeout %s)", since.Add(timeout).Format("2006-01-02 15:04"), timeout)
+}
+
+// quoteName quotes a name from an offer, Go style, clipped when long.
+func quoteName(s string) string {
+	if utf8.RuneCountInString(s) > MaxVersionLen {
+		return `"` + printable.Clip(s, MaxVersionLen) + `"`
+	}
+	return strconv.Quote(s)
 }
 
 func quoteEmpty(s string) string {
