@@ -8,10 +8,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ota-agent/platform/safefile"
 )
 
 // DefaultLockFile is the lock libubootenv's fw_printenv and fw_setenv take
 // (O_WRONLY|O_CREAT|O_TRUNC, mode 0666, flock LOCK_EX) around every access.
+// It lives in the world-writable /var/lock, so AcquireLock opens it without
+// O_TRUNC and without following a symlink: the flock is the same one.
 const DefaultLockFile = "/var/lock/fw_printenv.lock"
 
 // lockPoll is how often a blocked lock is retried; flock cannot wait on a
@@ -22,11 +26,12 @@ const lockPoll = 10 * time.Millisecond
 type Lock struct{ f *os.File }
 
 // AcquireLock takes an exclusive flock on path the way libubootenv does,
-// waiting until it is free or ctx ends.
+// waiting until it is free or ctx ends. A symlink, a hard link or anything
+// but a regular file at path is refused, and the file is never truncated.
 func AcquireLock(ctx context.Context, path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o666)
+	f, err := safefile.OpenNoFollow(path, os.O_WRONLY|os.O_CREATE, 0o666)
 	if err != nil {
-		return nil, fmt.Errorf("open env lock %s: %w", path, err)
+		return nil, fmt.Errorf("env lock: %w", err)
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
