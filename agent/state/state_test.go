@@ -213,8 +213,11 @@ func TestSaveLeavesNoTemps(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := state.Open(dir, nil)
 	// A temp file from a save killed before its rename.
-	if err := os.WriteFile(filepath.Join(dir, ".state.json.tmp-123"), []byte("{"), 0o600); err != nil {
-		t.Fatal(err)
+	// Both the old name and the one atomicfile.Replace actually uses.
+	for _, name := range []string{".state.json.tmp-123", ".state.json.tmp2718281828"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.Load(); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"ota-agent/platform/atomicfile"
+	"ota-agent/platform/safefile"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ const (
 	FileName   = "state.json"
 	LockName   = "lock"
 	SocketName = "agent.sock"
+	// DownloadName is the staging directory the download package fills.
+	DownloadName = "download"
 )
 
 // ErrLocked is returned (wrapped in a *LockedError) when another process
@@ -52,7 +55,10 @@ type Store struct {
 }
 
 // Open returns the store for dir, creating the directory (mode 0750) if
-// needed. log may be nil.
+// needed. It refuses a dir (or the directory a symlink dir points at), and
+// an existing <dir>/download, that is not owned by the agent's user or that
+// group or others can write: whoever can write there can plant links the
+// agent would follow as root. log may be nil.
 func Open(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,10 +66,23 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state directory is empty; set device.state_dir")
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create state directory %s: %w; check device.state_dir and permissions", dir, err)
+	if err := checkDirs(dir); err != nil {
+		return nil, err
 	}
 	return &Store{dir: dir, log: log.With("component", "agent/state"), now: time.Now}, nil
+}
+
+// checkDirs creates dir if needed and checks it and <dir>/download (when
+// present) with safefile.CheckOwnedDir.
+func checkDirs(dir string) error {
+	if err := safefile.MkdirOwned("state_dir", dir, 0o750); err != nil {
+		return err
+	}
+	dl := filepath.Join(dir, DownloadName)
+	if _, err := os.Stat(dl); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return safefile.CheckOwnedDir("download directory", dl)
 }
 
 // Dir returns the state directory.
@@ -75,14 +94,15 @@ func (s *Store) Path() string { return filepath.Join(s.dir, FileName) }
 // Lock takes the installer lock (flock on <dir>/lock) without waiting and
 // writes this process's pid into it. It returns a *LockedError naming the
 // holder when another process has it. The lock lasts until Unlock or exit.
+// A symlink or hard link planted at <dir>/lock is refused, not written.
 func (s *Store) Lock() error {
 	if s.lock != nil {
 		return nil
 	}
 	path := filepath.Join(s.dir, LockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o640)
+	f, err := safefile.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
-		return fmt.Errorf("open lock %s: %w", path, err)
+		return fmt.Errorf("open lock: %w", err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		pid := readPID(f)
@@ -153,7 +173,7 @@ func (s *Store) Load() (*State, error) {
 // removeTemps deletes temp files left by a Save that was killed before its
 // rename; only the lock holder writes them, so none is in use.
 func (s *Store) removeTemps() {
-	old, _ := filepath.Glob(filepath.Join(s.dir, "."+FileName+".tmp-*"))
+	old, _ := filepath.Glob(filepath.Join(s.dir, "."+FileName+".tmp*"))
 	for _, p := range old {
 		_ = os.Remove(p)
 	}
@@ -173,14 +193,17 @@ func (e *CorruptError) Error() string {
 func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Read reads state.json without moving anything: a missing file gives a
-// fresh state, a damaged one a *CorruptError.
+// fresh state, a damaged one a *CorruptError. A symlink (or anything but a
+// regular file) at state.json is an error, not a corrupt file: moving it
+// aside would start from a fresh state and forget a pending A/B trial, so
+// the operator is asked to remove it.
 func (s *Store) Read() (*State, error) {
-	b, err := os.ReadFile(s.Path())
+	b, err := safefile.ReadFileNoFollow(s.Path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", s.Path(), err)
+		return nil, fmt.Errorf("read state: %w", err)
 	}
 	st, err := Decode(b)
 	if err != nil {

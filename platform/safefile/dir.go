@@ -58,7 +58,7 @@ func checkOwner(name, real string, uid int, perm uint32) error {
 	euid := os.Geteuid()
 	q := quote(real)
 	if uid != euid {
-		return fmt.Errorf("%s is owned by uid %d, not %d (the agent's user); fix: chown %d %s && chmod go-w %s", name, uid, euid, euid, q, q)
+		return fmt.Errorf("%s is owned by uid %d, not %d (the agent's user); fix: chown %d %s && chmod go-w %s%s", name, uid, euid, euid, q, q, rootHint(uid, euid))
 	}
 	if who := writers(perm); who != "" {
 		return fmt.Errorf("%s is writable by %s (mode %04o); fix: chmod go-w %s", name, who, perm, q)
@@ -75,6 +75,15 @@ func writers(perm uint32) string {
 		return "others"
 	case 0o022:
 		return "group and others"
+	}
+	return ""
+}
+
+// rootHint covers the likely mistake behind a root-owned directory seen by
+// another user: a command run without sudo.
+func rootHint(owner, euid int) string {
+	if owner == 0 && euid != 0 {
+		return ", or run this command as root if the agent runs as root"
 	}
 	return ""
 }
