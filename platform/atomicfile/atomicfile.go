@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteFile replaces path with data, with the given permission bits.
@@ -21,7 +23,9 @@ func WriteFile(path string, data []byte, mode os.FileMode) error {
 
 // Replace replaces path with what fill writes into a temp file next to it.
 // If fill or any step before the rename fails, path is untouched and the
-// temp file removed.
+// temp file removed. The temp file is created O_EXCL (os.CreateTemp) and
+// the rename replaces the name, so a symlink planted at path or at a temp
+// name is never written through.
 func Replace(path string, mode os.FileMode, fill func(f *os.File) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -50,8 +54,9 @@ func Replace(path string, mode os.FileMode, fill func(f *os.File) error) error {
 }
 
 // SyncDir fsyncs a directory, making renames and creations in it durable.
+// It opens dir with O_DIRECTORY, so anything else there is an error.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open directory %s: %w", dir, err)
 	}
