@@ -13,6 +13,7 @@ import (
 
 	"ota-agent/agent/config"
 	"ota-agent/agent/state"
+	"ota-agent/flasher"
 	"ota-agent/transport"
 	"ota-agent/transport/download"
 )
@@ -24,8 +25,9 @@ const healthTimeout = 5 * time.Minute
 // old slot: the bootloader rolled the install back.
 var ErrRolledBack = errors.New("bootloader rolled back")
 
-// installAB streams the offer straight into the inactive slot, verifies it
-// by read-back, arms it, persists `rebooting` and then runs ab.reboot.
+// installAB streams the offer straight into the inactive slot, unpacking
+// on the way, verifies the image by read-back, arms the slot, persists
+// `rebooting` and then runs ab.reboot.
 func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport.Offer) error {
 	t := a.o.Targets.AB[c.Name]
 	if t == nil {
@@ -33,6 +35,9 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 	}
 	if of.URL == "" && !a.resolves() {
 		return fmt.Errorf("offer %s %s has no URL; an ab image must be downloaded", c.Name, of.Version)
+	}
+	if err := a.settleEnv(ctx, c, t); err != nil {
+		return err
 	}
 	slot, err := t.OpenInactive(ctx, download.NeedBytes(download.Request{Size: of.Size, SizeIsEstimate: of.SizeIsEstimate}))
 	if err != nil {
@@ -42,19 +47,9 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 	if err := os.MkdirAll(a.downloadDir(), 0o700); err != nil {
 		return fmt.Errorf("download journal directory: %w", err)
 	}
-	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+"-"+slot.Name()+".journal"), slot, a.progress(c.Name))
+	w, err := a.writeSlot(ctx, c, of, slot)
 	if err != nil {
-		return &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
-	}
-	if err := a.setPhase(c.Name, state.Verifying, "read back slot "+slot.Name(), func(cs *state.Component) { cs.Slot = slot.Name() }); err != nil {
 		return err
-	}
-	sum, _ := hex.DecodeString(res.SHA256)
-	if err := slot.Verify(ctx, res.Size, sum); err != nil {
-		return fmt.Errorf("read-back of slot %s: %w", slot.Name(), err)
-	}
-	if err := slot.Close(); err != nil {
-		return fmt.Errorf("close slot %s: %w", slot.Name(), err)
 	}
 	if err := a.setPhase(c.Name, state.Installing, "arm slot "+slot.Name(), nil); err != nil {
 		return err
@@ -63,12 +58,89 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 		return err
 	}
 	boot := bootIdentity(c)
-	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", func(cs *state.Component) { cs.BootID = boot }); err != nil {
+	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", func(cs *state.Component) { cs.BootID, cs.Written = boot, nil }); err != nil {
 		return err
 	}
+	a.cleanDownloads(c.Name)
+	a.log.Info("slot armed", "device", c.Name, "slot", slot.Name(), "version", of.Version, "bytes", w.Size, "proof", w.Proof)
 	a.queue(transport.Report{Component: c.Name, Version: of.Version, FromVersion: a.snapshot().Component(c.Name).FromVersion, Event: transport.EventDownload, OK: true, OfferID: of.ID, Extra: of.Extra})
 	return a.reboot(ctx, c)
 }
+
+// writeSlot writes the offer's image into slot and reads it back. A slot
+// written in full before a restart (state says so) is only read back
+// again; when that read-back fails, the image is downloaded again.
+func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport.Offer, slot flasher.Slot) (*state.Written, error) {
+	if w := a.snapshot().Component(c.Name).Written; w != nil && w.Version == of.Version && w.URL == of.URL && w.Slot == slot.Name() {
+		a.log.Info("slot was written before the restart; reading it back", "device", c.Name, "slot", slot.Name(), "bytes", w.Size)
+		err := a.readBack(ctx, c, slot, w)
+		if err == nil || ctx.Err() != nil {
+			return w, err
+		}
+		a.log.Warn("read-back of the slot written before the restart failed; downloading again", "device", c.Name, "err", err)
+	}
+	var w *state.Written
+	err := a.twice(c.Name, of.Version, func() error {
+		e, proof, err := a.streamIntoSlot(ctx, c, of, slot)
+		if err != nil {
+			return err
+		}
+		w = &state.Written{Version: of.Version, URL: of.URL, Slot: slot.Name(), Size: e.Size, SHA256: e.SHA256, Proof: proof}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, a.readBack(ctx, c, slot, w)
+}
+
+// readBack persists `verifying` with what was written, then compares the
+// slot's content with it.
+func (a *Agent) readBack(ctx context.Context, c *config.Component, slot flasher.Slot, w *state.Written) error {
+	err := a.setPhase(c.Name, state.Verifying, "read back slot "+slot.Name(), func(cs *state.Component) { cs.Slot, cs.Written = slot.Name(), w })
+	if err != nil {
+		return err
+	}
+	sum, _ := hex.DecodeString(w.SHA256)
+	if err := slot.Verify(ctx, w.Size, sum); err != nil {
+		return fmt.Errorf("read-back of slot %s: %w", slot.Name(), err)
+	}
+	return nil
+}
+
+// settleEnv makes sure the slot about to be written is neither armed nor
+// the fallback of a booted slot on trial, from the boot environment alone
+// (state.json may have been lost): an armed inactive slot is disarmed; a
+// booted slot on trial must pass ab.health and is committed first.
+func (a *Agent) settleEnv(ctx context.Context, c *config.Component, t flasher.ABTarget) error {
+	p, err := t.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("component %s: read the boot environment before writing a slot: %w", c.Name, err)
+	}
+	switch p {
+	case flasher.PendingArmed:
+		a.log.Warn("the inactive slot is armed in the boot environment with no install recorded; disarming it before writing it", "device", c.Name)
+		if err := t.Rollback(ctx); err != nil {
+			return fmt.Errorf("component %s: disarm the inactive slot before writing it: %w", c.Name, err)
+		}
+	case flasher.PendingTrial:
+		a.log.Warn("the booted slot is on trial in the boot environment with no install recorded; checking its health and committing it before writing the fallback slot", "device", c.Name)
+		if err := a.health(ctx, c); err != nil {
+			return fmt.Errorf("component %s: the booted slot is on trial and not healthy, so the fallback slot is not written: %w", c.Name, err)
+		}
+		if err := t.Commit(ctx); err != nil {
+			return fmt.Errorf("component %s: commit the booted slot on trial before writing the fallback slot: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// rebootError is a failed ab.reboot: the slot stays armed and the install
+// pending until the device reboots.
+type rebootError struct{ err error }
+
+func (e *rebootError) Error() string { return e.err.Error() }
+func (e *rebootError) Unwrap() error { return e.err }
 
 // reboot runs ab.reboot; with none configured the operator reboots.
 func (a *Agent) reboot(ctx context.Context, c *config.Component) error {
@@ -79,7 +151,7 @@ func (a *Agent) reboot(ctx context.Context, c *config.Component) error {
 	a.FlushReports(ctx)
 	out, err := exec.CommandContext(ctx, c.AB.Reboot[0], c.AB.Reboot[1:]...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("reboot command %q: %w: %s; the slot is armed, reboot by hand", strings.Join(c.AB.Reboot, " "), err, strings.TrimSpace(string(out)))
+		return &rebootError{fmt.Errorf("reboot command %q: %w: %s; the slot is armed and the install pending: reboot the device by hand", strings.Join(c.AB.Reboot, " "), err, strings.TrimSpace(string(out)))}
 	}
 	return nil
 }

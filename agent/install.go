@@ -118,6 +118,12 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 	switch {
 	case err == nil && c.Type == "ab":
 		out.Phase = string(state.Rebooting)
+	case errors.As(err, new(*rebootError)):
+		// The slot is armed: the install is pending, not failed. The
+		// operator reboots; the next start resolves it.
+		out.Phase = string(state.Rebooting)
+		a.log.Error("slot armed but the reboot command failed; reboot the device by hand", "device", c.Name, "version", of.Version, "err", err)
+		_ = a.setPhase(c.Name, state.Rebooting, err.Error(), func(cs *state.Component) { cs.LastError = err.Error() })
 	case err == nil:
 		out.Phase = string(state.Idle)
 		a.finish(c.Name, of, cur)
@@ -137,6 +143,7 @@ func (a *Agent) finish(name string, of transport.Offer, from string) {
 		cs.Version, cs.TargetVersion, cs.FromVersion, cs.Offer, cs.LastError = of.Version, "", "", nil, ""
 		delete(cs.Attempts, of.Version)
 	})
+	a.cleanDownloads(name)
 	a.queue(transport.Report{Component: name, Version: of.Version, FromVersion: from, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
 }
 
@@ -149,9 +156,11 @@ func (a *Agent) fail(name string, of transport.Offer, from string, attempt int, 
 		cs.LastError = fmt.Sprintf("%s (attempt %d of %d)", reason, attempt, a.cfg.Policy.MaxAttempts)
 		if final {
 			cs.MarkFailed(of.Version, reason, time.Now())
+			cs.Written = nil
 		}
 	})
 	if final {
+		a.cleanDownloads(name)
 		a.log.Error("install failed; version will not be retried", "device", name, "version", of.Version, "attempt", attempt, "err", err)
 		a.queue(transport.Report{Component: name, Version: of.Version, FromVersion: from, Event: eventOf(err), OK: false, Reason: reason, OfferID: of.ID, Extra: of.Extra})
 	} else {
@@ -173,11 +182,13 @@ func eventOf(err error) transport.Event {
 }
 
 // permanent reports whether err will not go away by trying again: a digest
-// mismatch or an error marked Permanent.
+// mismatch (after the second download), a bad package, an image too
+// large, or an error marked Permanent.
 func permanent(err error) bool {
 	var pe *backoff.PermanentError
 	var p interface{ Permanent() bool }
-	return errors.As(err, new(*download.DigestError)) || errors.As(err, &pe) || (errors.As(err, &p) && p.Permanent())
+	return errors.As(err, new(*download.DigestError)) || errors.Is(err, download.ErrPackage) || errors.Is(err, download.ErrImageTooLarge) ||
+		errors.As(err, &pe) || (errors.As(err, &p) && p.Permanent())
 }
 
 // resolves reports whether the API gives download URLs only on request
@@ -205,29 +216,23 @@ func (a *Agent) downloadOptions() download.Options {
 	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: d.MaxRetries, Budget: d.Budget, Log: a.o.Log}
 }
 
-// installImage stages, unpacks and hands the verified image to a file or
-// serial target.
+// installImage stages and unpacks the offer, then hands the verified
+// image to a file or serial target.
 func (a *Agent) installImage(ctx context.Context, c *config.Component, of transport.Offer) error {
 	t := a.o.Targets.Images[c.Name]
 	if t == nil {
 		return fmt.Errorf("component %s: no target for type %s", c.Name, c.Type)
 	}
-	staged, err := a.stage(ctx, c.Name, of)
+	var e download.Entry
+	var proof string
+	err := a.twice(c.Name, of.Version, func() (err error) {
+		e, proof, err = a.stageImage(ctx, c, of)
+		return err
+	})
 	if err != nil {
-		return &downloadError{err}
-	}
-	if err := a.setPhase(c.Name, state.Verifying, "digest matched", nil); err != nil {
 		return err
 	}
-	entries, err := download.Unpack(staged, c.Name, a.downloadDir())
-	if err != nil {
-		return &downloadError{fmt.Errorf("unpack %s: %w", staged, err)}
-	}
-	e, err := entryFor(entries, c.Name)
-	if err != nil {
-		return &downloadError{err}
-	}
-	if err := a.setPhase(c.Name, state.Installing, "image "+filepath.Base(e.Path), nil); err != nil {
+	if err := a.setPhase(c.Name, state.Installing, fmt.Sprintf("image of %d bytes, proved by the %s", e.Size, proof), nil); err != nil {
 		return err
 	}
 	f, err := os.Open(e.Path)
@@ -239,12 +244,11 @@ func (a *Agent) installImage(ctx context.Context, c *config.Component, of transp
 	if err := t.Install(ctx, img, a.progress(c.Name)); err != nil {
 		return fmt.Errorf("install %s %s (%s): %w", c.Name, of.Version, c.Type, err)
 	}
-	a.cleanDownloads(staged, entries)
 	return nil
 }
 
 // stage fetches the offer (or writes its inline payload) under the download
-// directory and returns the verified file.
+// directory and returns the verified package file.
 func (a *Agent) stage(ctx context.Context, name string, of transport.Offer) (string, error) {
 	if of.Payload != nil {
 		return a.stagePayload(name, of)
@@ -252,7 +256,7 @@ func (a *Agent) stage(ctx context.Context, name string, of transport.Offer) (str
 	if of.URL == "" && !a.resolves() {
 		return "", fmt.Errorf("offer %s %s has neither a URL nor inline content", name, of.Version)
 	}
-	p, _, err := download.Stage(ctx, a.downloadOptions(), a.request(ctx, of, name+".journal"), a.downloadDir(), a.progress(name))
+	p, _, err := download.Stage(ctx, a.downloadOptions(), a.request(ctx, of, name+".journal"), a.downloadDir(), name, a.progress(name))
 	return p, err
 }
 
@@ -265,20 +269,11 @@ func imageName(of transport.Offer) string {
 	return of.Component + "-" + of.Version + ".bin"
 }
 
-func entryFor(entries []download.Entry, component string) (download.Entry, error) {
-	for _, e := range entries {
-		if e.Component == component {
-			return e, nil
-		}
-	}
-	return download.Entry{}, fmt.Errorf("package holds no image for component %s", component)
-}
-
-// cleanDownloads removes the staged package and its unpacked images.
-func (a *Agent) cleanDownloads(staged string, entries []download.Entry) {
-	_ = os.Remove(staged)
-	for _, e := range entries {
-		_ = os.Remove(e.Path)
+// cleanDownloads removes what staging and the journals hold for name: a
+// version that ends, installed or failed, leaves nothing behind.
+func (a *Agent) cleanDownloads(name string) {
+	if err := download.Remove(a.downloadDir(), name); err != nil {
+		a.log.Warn("cannot remove staged files", "device", name, "err", err)
 	}
 }
 

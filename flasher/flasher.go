@@ -65,4 +65,26 @@ type ABTarget interface {
 	Commit(ctx context.Context) error
 	// Rollback makes the other slot boot next.
 	Rollback(ctx context.Context) error
+	// Pending reads from the boot environment alone whether a slot is
+	// armed or on trial, for when the agent's own record is lost.
+	Pending(ctx context.Context) (Pending, error)
+}
+
+// Pending is what a boot environment holds that is not committed.
+type Pending int
+
+const (
+	PendingNone  Pending = iota // nothing: the booted slot is committed
+	PendingArmed                // the inactive slot is armed to boot next
+	PendingTrial                // the booted slot is on trial, not committed
+)
+
+func (p Pending) String() string {
+	switch p {
+	case PendingArmed:
+		return "armed"
+	case PendingTrial:
+		return "trial"
+	}
+	return "none"
 }

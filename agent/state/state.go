@@ -78,6 +78,21 @@ type Component struct {
 	LastError     string           `json:"last_error,omitempty"`
 	// Attempts counts install attempts per version (the loop breaker).
 	Attempts map[string]int `json:"attempts,omitempty"`
+	// Written describes an A/B image written in full and awaiting its
+	// read-back: a restart during the read-back reads back again instead of
+	// downloading again.
+	Written *Written `json:"written,omitempty"`
+}
+
+// Written is an image written in full into an A/B slot. Persisted field
+// names; never rename.
+type Written struct {
+	Version string `json:"version"`
+	URL     string `json:"url"`
+	Slot    string `json:"slot"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"` // of the image as written
+	Proof   string `json:"proof"`  // which digest proved it (see agent proof)
 }
 
 // Decision is one policy verdict as shown by check and status.

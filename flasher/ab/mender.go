@@ -112,3 +112,13 @@ func (m mender) fromEnv(vars map[string]string) (string, error) {
 	}
 	return s, nil
 }
+
+func (m mender) pending(vars map[string]string, booted string) Pending {
+	if vars[VarUpgradeAvailable] != "1" {
+		return PendingNone
+	}
+	if s, ok := m.slotOf(vars); ok && s == booted {
+		return PendingTrial
+	}
+	return PendingArmed
+}

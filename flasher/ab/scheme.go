@@ -16,6 +16,8 @@ type scheme interface {
 	rollback(vars map[string]string, booted string) (string, error)
 	// fromEnv returns the slot the environment says is running.
 	fromEnv(vars map[string]string) (string, error)
+	// pending says what the environment holds that is not committed.
+	pending(vars map[string]string, booted string) Pending
 }
 
 func newScheme(cfg Config, slots []string) (scheme, error) {
@@ -138,4 +140,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// next returns the slot the rauc boot script picks: the first in
+// BOOT_ORDER with attempts left, "" if none.
+func (r rauc) next(vars map[string]string) string {
+	for _, s := range r.order(vars) {
+		if contains(r.slots, s) && Left(vars, s) > 0 {
+			return s
+		}
+	}
+	return ""
+}
+
+func (r rauc) pending(vars map[string]string, booted string) Pending {
+	switch n := r.next(vars); {
+	case n == "":
+		return PendingNone
+	case n != booted:
+		return PendingArmed
+	case Left(vars, booted) < r.attempts:
+		return PendingTrial
+	}
+	return PendingNone
 }

@@ -103,7 +103,7 @@ func FuzzUnpackZip(f *testing.F) {
 		}
 		dir := filepath.Join(tmp, "out")
 		os.Mkdir(dir, 0o700)
-		ents, err := Unpack(p, "rootfs", dir)
+		ents, err := unpackAll(p, dir)
 		if err != nil {
 			return
 		}

@@ -47,7 +47,7 @@ func TestStageNoSpaceMidway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = Stage(t.Context(), testOptions(t), req, filepath.Join(dir, "staging"), nil)
+	_, _, err = Stage(t.Context(), testOptions(t), req, filepath.Join(dir, "staging"), "rootfs", nil)
 	checkOutcome(t, err, ErrNoSpace)
 	for _, want := range []string{filepath.Join(dir, "staging"), "needs " + strconv.Itoa(size) + " bytes", "write destination at offset"} {
 		if err != nil && !strings.Contains(err.Error(), want) {
@@ -85,7 +85,7 @@ func TestStageSpaceCheck(t *testing.T) {
 			req.Size, req.SizeIsEstimate = tt.size, tt.estimate
 			req.Journal = filepath.Join(dir, "fw.journal")
 			staging := filepath.Join(dir, "staging")
-			_, _, err := Stage(t.Context(), testOptions(t), req, staging, nil)
+			_, _, err := Stage(t.Context(), testOptions(t), req, staging, "rootfs", nil)
 			checkOutcome(t, err, ErrNoSpace)
 			if want := "in " + staging + ": need " + strconv.FormatInt(tt.need, 10) + " bytes"; err != nil && !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)

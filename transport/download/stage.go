@@ -2,16 +2,11 @@ package download
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,41 +37,45 @@ func CheckSpace(dir string, need int64) error {
 	return nil
 }
 
-// StagePath is where Stage keeps req's bytes in dir: a name derived from the
-// URL so that a restarted agent finds its partial file again.
-func StagePath(req Request, dir string) string {
-	sum := sha256.Sum256([]byte(req.URL))
-	base := "download"
-	if u, err := url.Parse(req.URL); err == nil {
-		if b := path.Base(u.Path); b != "." && b != "/" && b != "" {
-			base = b
+// StagePath is where Stage keeps the package of component in dir: named
+// from the configured component, never from the URL or the server, so
+// that a restarted agent finds its partial file again and a version's
+// files are easy to remove.
+func StagePath(dir, component string) string { return filepath.Join(dir, component+".pkg") }
+
+// Remove deletes every file Stage, UnpackFile and the journals keep for
+// component in dir: when a version ends, installed or failed, nothing of
+// it stays behind.
+func Remove(dir, component string) error {
+	matches, err := filepath.Glob(filepath.Join(dir, component+".slot-*.journal"))
+	if err != nil {
+		return err
+	}
+	for _, ext := range []string{".pkg", ".img", ".journal"} {
+		matches = append(matches, filepath.Join(dir, component+ext))
+	}
+	var errs []error
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
-	base = strings.Map(func(r rune) rune {
-		if r == '/' || r == 0 || r > 0x7e || r < 0x20 {
-			return '_'
-		}
-		return r
-	}, base)
-	if len(base) > 64 {
-		base = base[len(base)-64:]
-	}
-	return filepath.Join(dir, hex.EncodeToString(sum[:6])+"-"+strings.TrimLeft(base, "."))
+	return errors.Join(errs...)
 }
 
-// Stage downloads req into a file under dir (see StagePath), resuming a
+// Stage downloads req into component's file under dir (see StagePath), resuming a
 // partial one, and returns its path once size and digests are verified. It
 // checks free space before the first byte (NeedBytes less what is already
 // there). On a digest mismatch the file is removed; when the file system
 // fills up mid-way (ErrNoSpace) the file and its journal are removed, so
 // nothing half-written holds the space, and the next try starts from zero.
-func Stage(ctx context.Context, o Options, req Request, dir string, progress func(done, total int64)) (string, Result, error) {
+func Stage(ctx context.Context, o Options, req Request, dir, component string, progress func(done, total int64)) (string, Result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", Result{}, fmt.Errorf("staging directory: %w", err)
 	}
-	p := StagePath(req, dir)
+	p := StagePath(dir, component)
 	have := int64(0)
-	if st, err := os.Stat(p); err == nil {
+	if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() {
 		have = st.Size()
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", Result{}, err
@@ -84,9 +83,9 @@ func Stage(ctx context.Context, o Options, req Request, dir string, progress fun
 	if err := CheckSpace(dir, NeedBytes(req)-have); err != nil {
 		return "", Result{}, &Error{URL: redact(req.URL), Total: req.Size, Err: err}
 	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return "", Result{}, fmt.Errorf("open staging file: %w", err)
+		return "", Result{}, fmt.Errorf("open staging file: %w", noFollow(err, p))
 	}
 	res, err := Fetch(ctx, o, req, f, progress)
 	if err == nil {

@@ -1,19 +1,19 @@
 package download
 
 import (
-	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Package limits.
@@ -22,11 +22,10 @@ const (
 	ManifestName = "manifest.json"
 	// MaxManifest is the largest manifest.json accepted.
 	MaxManifest = 64 << 10
-	// MaxZipRatio is the largest accepted ratio of declared uncompressed
-	// bytes to archive bytes. Deflate tops out near 1032:1 for one entry,
-	// and even an all-zero ext4 image rarely passes 500:1; bombs made of
-	// overlapping entries go far beyond.
-	MaxZipRatio = 500
+	// MaxVersion is the longest version accepted from a package.
+	MaxVersion = 128
+	// maxComponent is the longest component name accepted from a package.
+	maxComponent = 64
 )
 
 // Manifest is manifest.json in a zip package: which file holds which
@@ -79,6 +78,12 @@ func (im *ManifestImage) check(seen map[string]bool) error {
 		return fmt.Errorf("component %q listed twice", im.Component)
 	case im.Size < 0:
 		return fmt.Errorf("negative size %d", im.Size)
+	case len(im.Component) > maxComponent || strings.IndexFunc(im.Component, badNameRune) >= 0:
+		return fmt.Errorf("component name %s is not a name (at most %d of A-Z a-z 0-9 . _ -)", quoteClip(im.Component), maxComponent)
+	case len(im.Version) > MaxVersion:
+		return fmt.Errorf("version of %d bytes (the limit is %d)", len(im.Version), MaxVersion)
+	case !printable(im.Version):
+		return fmt.Errorf("version %s holds control characters", quoteClip(im.Version))
 	}
 	seen[im.Component] = true
 	if err := checkName(im.File); err != nil {
@@ -107,160 +112,195 @@ func checkName(n string) error {
 	return nil
 }
 
-func unpackZip(f *os.File, component, dir string) ([]Entry, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	zr, err := zip.NewReader(f, st.Size())
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are checked below, with a clearer message
-		return nil, fmt.Errorf("%w: %s: %w", ErrPackage, f.Name(), err)
-	}
-	files, err := checkZip(zr.File, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrPackage, f.Name(), err)
-	}
-	if mf, ok := files[ManifestName]; ok {
-		return unpackManifest(mf, files, dir)
-	}
-	if len(files) != 1 {
-		return nil, fmt.Errorf("%w: %s: without %s a zip must hold exactly one file, it holds %d", ErrPackage, f.Name(), ManifestName, len(files))
-	}
-	var only *zip.File
-	for _, zf := range files {
-		only = zf
-	}
-	e, err := extract(only, dir, component, 0)
-	if err != nil {
-		return nil, err
-	}
-	return []Entry{e}, nil
+
+// badNameRune reports a rune not allowed in a component name.
+func badNameRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
 }
 
-// checkZip refuses hostile archives and returns the regular files by name.
-func checkZip(zfs []*zip.File, size int64) (map[string]*zip.File, error) {
-	files := map[string]*zip.File{}
-	type span struct{ from, to int64 }
-	var spans []span
-	var declared uint64
-	for _, zf := range zfs {
-		if err := checkName(strings.TrimSuffix(zf.Name, "/")); err != nil {
-			return nil, err
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) }) < 0
+}
+
+// quoteClip quotes s with Go escapes, clipped to 64 bytes, for messages.
+func quoteClip(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// byFile returns the manifest image stored as name, or nil.
+func (m *Manifest) byFile(name string) *ManifestImage {
+	for i := range m.Images {
+		if m.Images[i].File == name {
+			return &m.Images[i]
 		}
-		m := zf.Mode()
-		if m.IsDir() {
+	}
+	return nil
+}
+
+// zip unpacks a zip package front to back (zipstream.go). With a
+// manifest.json the images go to the components it names; without one the
+// zip must hold exactly one file, the offer's component's image. A zip with
+// several images must have manifest.json before them, since nothing is
+// read twice.
+func (u *unpacker) zip(r *bufio.Reader) error {
+	zs := newZipStream(r)
+	for {
+		e, err := zs.next()
+		if err != nil || e == nil {
+			if err == nil {
+				err = u.endZip()
+			}
+			return err
+		}
+		data, done := zs.open(e)
+		switch {
+		case e.isDir():
+			err = skip(data, 0)
+		case e.name == ManifestName:
+			err = u.manifest(data)
+		default:
+			err = u.file(e, data)
+		}
+		if err == nil {
+			err = done()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// manifest reads manifest.json and checks the images written before it.
+func (u *unpacker) manifest(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, MaxManifest+1))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrPackage, ManifestName, err)
+	}
+	if u.m, err = ParseManifest(b); err != nil {
+		return err
+	}
+	for i := range u.res.Entries {
+		e := &u.res.Entries[i]
+		im := u.m.byFile(e.file)
+		if im == nil || im.Component != e.Component {
+			return fmt.Errorf("%w: %s comes after %q and does not map it to %s; put %s first in a zip with several images", ErrPackage, ManifestName, e.file, e.Component, ManifestName)
+		}
+		if err := checkImage(*e, im); err != nil {
+			return err
+		}
+		e.Version, e.Manifest = im.Version, true
+	}
+	return nil
+}
+
+// file unpacks one zip entry that is not the manifest.
+func (u *unpacker) file(ze *zipEntry, r io.Reader) error {
+	if u.m == nil {
+		return u.unlisted(ze, r)
+	}
+	im := u.m.byFile(ze.name)
+	switch {
+	case im == nil:
+		u.res.Skipped = append(u.res.Skipped, fmt.Sprintf("file %s: not listed in %s", quoteClip(ze.name), ManifestName))
+		return skip(r, ze.usize)
+	case !u.p.known(im.Component):
+		u.res.Skipped = append(u.res.Skipped, fmt.Sprintf("%s %s: no such component on this device", im.Component, im.Version))
+		return skip(r, ze.usize)
+	}
+	s, err := u.p.Route(im.Component)
+	if err != nil || s == nil {
+		if err == nil {
+			u.res.Skipped = append(u.res.Skipped, fmt.Sprintf("%s %s: not part of this install", im.Component, im.Version))
+			err = skip(r, ze.usize)
+		}
+		return err
+	}
+	e, err := u.write(im.Component, r, im.Size)
+	if err == nil {
+		err = checkImage(e, im)
+	}
+	if err != nil {
+		return err
+	}
+	e.Version, e.Manifest, e.file = im.Version, true, ze.name
+	u.res.Entries = append(u.res.Entries, e)
+	return nil
+}
+
+// unlisted writes a file met before any manifest: the offer's component's
+// image, if it is the only one.
+func (u *unpacker) unlisted(ze *zipEntry, r io.Reader) error {
+	if len(u.res.Entries) > 0 {
+		return fmt.Errorf("%w: %s holds several files and no %s before them: a zip without %s holds exactly one image, and one with several images has %s first",
+			ErrPackage, u.p.Name, ManifestName, ManifestName, ManifestName)
+	}
+	e, err := u.write(u.p.Component, r, 0)
+	if err != nil {
+		return err
+	}
+	e.file = ze.name
+	u.res.Entries = append(u.res.Entries, e)
+	return nil
+}
+
+// endZip checks that every image the manifest routes was in the zip.
+func (u *unpacker) endZip() error {
+	if u.m == nil {
+		if len(u.res.Entries) == 0 {
+			return fmt.Errorf("%w: %s holds no file", ErrPackage, u.p.Name)
+		}
+		return nil
+	}
+	for _, im := range u.m.Images {
+		if !u.p.known(im.Component) || u.has(im.Component) {
 			continue
 		}
-		if m&fs.ModeType != 0 {
-			return nil, fmt.Errorf("entry %q is a %s, not a regular file; links are refused", zf.Name, typeName(m))
-		}
-		if _, dup := files[zf.Name]; dup {
-			return nil, fmt.Errorf("entry %q appears twice", zf.Name)
-		}
-		off, err := zf.DataOffset()
-		if err != nil {
-			return nil, fmt.Errorf("entry %q: %w", zf.Name, err)
-		}
-		if zf.CompressedSize64 > uint64(size) || off+int64(zf.CompressedSize64) > size {
-			return nil, fmt.Errorf("entry %q extends past the end of the archive", zf.Name)
-		}
-		spans = append(spans, span{off, off + int64(zf.CompressedSize64)})
-		declared += zf.UncompressedSize64
-		files[zf.Name] = zf
-	}
-	slices.SortFunc(spans, func(a, b span) int { return int(min(max(a.from-b.from, -1), 1)) })
-	for i := 1; i < len(spans); i++ {
-		if spans[i].from < spans[i-1].to {
-			return nil, errors.New("entries overlap (a zip bomb)")
+		if s, err := u.p.Route(im.Component); err == nil && s != nil {
+			return fmt.Errorf("%w: %s names %q for %s, which is not in the zip", ErrPackage, ManifestName, im.File, im.Component)
 		}
 	}
-	if declared/MaxZipRatio > uint64(max(size, 1)) {
-		return nil, fmt.Errorf("entries declare %d bytes from a %d-byte archive, more than %d:1 (a zip bomb)", declared, size, MaxZipRatio)
-	}
-	return files, nil
+	return nil
 }
 
-func typeName(m fs.FileMode) string {
-	if m&fs.ModeSymlink != 0 {
-		return "symlink"
-	}
-	return "special file (" + m.Type().String() + ")"
+func (u *unpacker) has(component string) bool {
+	_, err := u.res.Entry(component)
+	return err == nil
 }
 
-func unpackManifest(mf *zip.File, files map[string]*zip.File, dir string) ([]Entry, error) {
-	rc, err := mf.Open()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrPackage, ManifestName, err)
+// checkImage compares an unpacked image with its manifest entry.
+func checkImage(e Entry, im *ManifestImage) error {
+	if im.Size > 0 && e.Size != im.Size {
+		return fmt.Errorf("%w: zip entry %q for %s is %d bytes, %s says %d", ErrPackage, im.File, im.Component, e.Size, ManifestName, im.Size)
 	}
-	b, err := io.ReadAll(io.LimitReader(rc, MaxManifest+1))
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrPackage, ManifestName, err)
+	if e.SHA256 != im.SHA256 {
+		return fmt.Errorf("zip entry %q for %s: %w", im.File, im.Component, &DigestError{Algo: "sha256", Want: im.SHA256, Got: e.SHA256})
 	}
-	m, err := ParseManifest(b)
-	if err != nil {
-		return nil, err
-	}
-	var out []Entry
-	for _, im := range m.Images {
-		zf, ok := files[im.File]
-		if !ok {
-			return nil, fmt.Errorf("%w: %s names %q for %s, which is not in the zip", ErrPackage, ManifestName, im.File, im.Component)
-		}
-		e, err := extract(zf, dir, im.Component, im.Size)
-		if err == nil && e.SHA256 != im.SHA256 {
-			os.Remove(e.Path)
-			err = &DigestError{Algo: "sha256", Want: im.SHA256, Got: e.SHA256}
-			err = fmt.Errorf("zip entry %q for %s: %w", im.File, im.Component, err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		e.Version = im.Version
-		out = append(out, e)
-	}
-	return out, nil
+	return nil
 }
 
-// extract writes one entry to dir as "<component>-<base name>", refusing
-// more bytes than declared (by the zip header, and by the manifest when want > 0).
-func extract(zf *zip.File, dir, component string, want int64) (Entry, error) {
-	limit := int64(zf.UncompressedSize64)
-	if want > 0 && want != limit {
-		return Entry{}, fmt.Errorf("%w: zip entry %q is %d bytes, %s says %d", ErrPackage, zf.Name, limit, ManifestName, want)
-	}
-	rc, err := zf.Open()
-	if err != nil {
-		return Entry{}, fmt.Errorf("%w: zip entry %q: %w", ErrPackage, zf.Name, err)
-	}
-	defer rc.Close()
-	out := filepath.Join(dir, component+"-"+path.Base(zf.Name))
-	n, sum, err := writeHashed(out, &capReader{r: rc, left: limit, name: zf.Name})
-	if err != nil {
-		return Entry{}, fmt.Errorf("extract zip entry %q to %s: %w", zf.Name, out, err)
-	}
-	return Entry{Component: component, Path: out, Size: n, SHA256: sum}, nil
-}
+// maxSkip caps an entry that is skipped and whose size is not declared.
+const maxSkip = 1 << 32
 
-// capReader fails once its reader yields more than left bytes.
-type capReader struct {
-	r    io.Reader
-	left int64
-	name string
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > c.left+1 {
-		p = p[:c.left+1]
+// skip reads a skipped entry to its end (its CRC is still checked),
+// refusing more than it declared.
+func skip(r io.Reader, declared uint64) error {
+	limit := int64(maxSkip)
+	if declared > 0 && declared < maxSkip {
+		limit = int64(declared)
 	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	if c.left < 0 {
-		return 0, fmt.Errorf("%w: entry %q is larger than its declared size", ErrPackage, c.name)
+	n, err := io.Copy(io.Discard, io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: zip entry: %w", ErrPackage, err)
+	case n > limit:
+		return fmt.Errorf("%w: a skipped zip entry holds more than %d bytes", ErrImageTooLarge, limit)
 	}
-	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
-		// archive/zip reports an entry longer than declared as ErrFormat.
-		return n, fmt.Errorf("%w: entry %q is larger than its declared size or corrupt: %w", ErrPackage, c.name, err)
-	}
-	return n, err
+	return nil
 }

@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"ota-agent/agent/config"
+	"ota-agent/agent/state"
+	"ota-agent/flasher"
+	"ota-agent/transport"
+	"ota-agent/transport/download"
+)
+
+// One verified-artifact pipeline serves every target (SPEC §4):
+//
+//	package → digest of the package as served (offer md5/sha256)
+//	        → unpack while streaming (raw, gz, xz, zst, zip)
+//	        → digest of each image as written (manifest sha256)
+//	        → read-back (ab) or the target's own verify
+//	        → only then arm, flash or replace, and report
+//
+// An A/B image streams straight into the inactive slot; other targets get
+// their image from staging under state_dir/download, named from the
+// configured component. A digest mismatch downloads once more from zero
+// before the version fails. Nothing is armed or flashed without a digest
+// checked, unless download.allow_unverified says so.
+
+// unverifiedError says no digest proved an image; it is final.
+type unverifiedError struct{ component, version string }
+
+func (e *unverifiedError) Error() string {
+	return fmt.Sprintf("component %s %s: no digest to check the image against (the offer gives no md5 or sha256 and the package has no %s); nothing was flashed or armed. Give a digest (install --sha256 H), or set download.allow_unverified = true to accept unverified images",
+		e.component, e.version, download.ManifestName)
+}
+
+// Permanent marks the error final: retrying cannot bring a digest.
+func (e *unverifiedError) Permanent() bool { return true }
+
+// proof names the digest that proved image e of offer of, or fails.
+func (a *Agent) proof(of transport.Offer, e download.Entry) (string, error) {
+	switch {
+	case of.SHA256 != "":
+		return "sha256 of the package", nil
+	case of.MD5 != "":
+		return "md5 of the package", nil
+	case e.Manifest:
+		return "sha256 in " + download.ManifestName, nil
+	case of.Payload != nil:
+		return "content inline in the API answer", nil
+	case a.cfg.Download.AllowUnverified:
+		a.log.Warn("installing an image no digest proved (download.allow_unverified = true)", "device", of.Component, "version", of.Version)
+		return "none (download.allow_unverified)", nil
+	}
+	return "", &unverifiedError{of.Component, of.Version}
+}
+
+// twice runs fetch, and once more from zero after a digest mismatch: a
+// corrupted transfer must not put a version on the failed list for good.
+func (a *Agent) twice(name, version string, fetch func() error) error {
+	err := fetch()
+	if !errors.As(err, new(*download.DigestError)) {
+		return err
+	}
+	a.log.Warn("digest mismatch; downloading once more from zero before failing the version", "device", name, "version", version, "err", err)
+	_ = download.Remove(a.downloadDir(), name)
+	return fetch()
+}
+
+// known reports whether the device has a component of that name.
+func (a *Agent) known(name string) bool { return a.cfg.Component(name) != nil }
+
+// streamIntoSlot downloads the offer into slot, unpacking while it
+// streams, and returns the image written and what proved it.
+func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of transport.Offer, slot flasher.Slot) (download.Entry, string, error) {
+	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known,
+		Route: func(comp string) (*download.Sink, error) {
+			if comp != c.Name {
+				return nil, nil
+			}
+			return &download.Sink{W: io.NewOffsetWriter(slot, 0), Limit: slot.Size(), LimitName: "the size of slot " + slot.Name()}, nil
+		}}
+	st := download.NewStream(slot, plan)
+	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+".slot-"+slot.Name()+".journal"), st, a.progress(c.Name))
+	if err != nil {
+		st.Abort()
+		return download.Entry{}, "", &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
+	}
+	u, err := st.Finish(res)
+	if err == nil {
+		a.logSkipped(c.Name, u)
+		var e download.Entry
+		if e, err = u.Entry(c.Name); err == nil {
+			p, perr := a.proof(of, e)
+			return e, p, perr
+		}
+	}
+	return download.Entry{}, "", &downloadError{fmt.Errorf("unpack %s into slot %s: %w", imageName(of), slot.Name(), err)}
+}
+
+// stageImage downloads the offer into staging and unpacks the component's
+// image next to it; it returns the image and what proved it.
+func (a *Agent) stageImage(ctx context.Context, c *config.Component, of transport.Offer) (download.Entry, string, error) {
+	staged, err := a.stage(ctx, c.Name, of)
+	if err != nil {
+		return download.Entry{}, "", &downloadError{err}
+	}
+	if err := a.setPhase(c.Name, state.Verifying, "package digest matched; unpacking", nil); err != nil {
+		return download.Entry{}, "", err
+	}
+	d := a.cfg.Download
+	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known}
+	u, err := download.UnpackFile(staged, plan, func(comp string) bool { return comp == c.Name }, a.downloadDir(), int64(d.MaxSize), "download.max_size")
+	if err == nil {
+		a.logSkipped(c.Name, u)
+		var e download.Entry
+		if e, err = u.Entry(c.Name); err == nil {
+			_ = os.Remove(staged) // the image is out; the package is not needed again
+			p, perr := a.proof(of, e)
+			return e, p, perr
+		}
+	}
+	return download.Entry{}, "", &downloadError{fmt.Errorf("unpack %s: %w", imageName(of), err)}
+}
+
+func (a *Agent) logSkipped(name string, u download.Unpacked) {
+	for _, s := range u.Skipped {
+		a.log.Info("package image skipped", "device", name, "image", s)
+	}
+}

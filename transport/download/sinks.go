@@ -1,0 +1,202 @@
+package download
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// UnpackFile unpacks the staged package at path. Each image goes to
+// dir/<component>.img, named from the configured component (want reports
+// which components this install takes), capped at limit bytes (limitName
+// names the cap in errors). Files of a failed unpack are removed.
+func UnpackFile(path string, p Plan, want func(component string) bool, dir string, limit int64, limitName string) (Unpacked, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Unpacked{}, fmt.Errorf("open staged package: %w", noFollow(err, path))
+	}
+	defer f.Close()
+	if p.Name == "" {
+		p.Name = filepath.Base(path)
+	}
+	var files []*os.File
+	paths := map[string]string{}
+	p.Route = func(component string) (*Sink, error) {
+		if !want(component) {
+			return nil, nil
+		}
+		out := ImagePath(dir, component)
+		img, err := CreateExclusive(out)
+		if err != nil {
+			return nil, err
+		}
+		files, paths[component] = append(files, img), out
+		return &Sink{W: img, Limit: limit, LimitName: limitName}, nil
+	}
+	u, err := Unpack(f, p)
+	for _, img := range files {
+		if err == nil {
+			err = img.Sync()
+		}
+		if cerr := img.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		for _, out := range paths {
+			os.Remove(out)
+		}
+		return u, err
+	}
+	for i := range u.Entries {
+		u.Entries[i].Path = paths[u.Entries[i].Component]
+	}
+	return u, nil
+}
+
+// ImagePath is where UnpackFile puts component's image in dir.
+func ImagePath(dir, component string) string { return filepath.Join(dir, component+".img") }
+
+// CreateExclusive creates path anew for writing (mode 0600), replacing a
+// regular file left there and never following a link.
+func CreateExclusive(path string) (*os.File, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove old %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, noFollow(err, path))
+	}
+	return f, nil
+}
+
+// noFollow explains the error of an O_NOFOLLOW open of a symlink.
+func noFollow(err error, path string) error {
+	if errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("%s is a symlink; refusing to follow it (remove it)", path)
+	}
+	return err
+}
+
+// Stream is a Dest that unpacks the package it receives while it downloads,
+// for an A/B slot: a raw image is written through at its offsets (and can
+// resume from the journal); a compressed or zip package is unpacked as it
+// arrives and its image written to the sink Plan.Route gives. An unpacked
+// stream cannot resume (a decompressor's state is not in the journal), so
+// Stream tells Fetch to keep no journal for it; a restart from zero (a 200
+// answer to a range request, a changed file) starts the unpacking again.
+type Stream struct {
+	plan Plan
+	raw  Dest // the slot, for a raw image
+
+	mode    streamMode
+	next    int64 // next offset while unpacking
+	pw      *io.PipeWriter
+	done    chan struct{}
+	mu      sync.Mutex
+	res     Unpacked
+	err     error
+	started bool
+}
+
+type streamMode int
+
+const (
+	modeUnknown streamMode = iota
+	modeRaw
+	modeUnpack
+)
+
+// NewStream returns a Stream writing a raw image to raw and unpacked images
+// where p.Route says.
+func NewStream(raw Dest, p Plan) *Stream { return &Stream{plan: p, raw: raw} }
+
+// Resumable reports whether a journal may describe the bytes written: only
+// for a raw image.
+func (s *Stream) Resumable() bool { return s.mode != modeUnpack }
+
+// WriteAt implements Dest. Fetch writes in order; offset 0 again means the
+// download restarted from zero.
+func (s *Stream) WriteAt(p []byte, off int64) (int, error) {
+	if off == 0 || s.mode == modeUnknown {
+		if err := s.decide(p, off); err != nil {
+			return 0, err
+		}
+	}
+	if s.mode == modeRaw {
+		return s.raw.WriteAt(p, off)
+	}
+	if off != s.next {
+		return 0, fmt.Errorf("unpack %s: write at %d, want %d (out of order)", s.plan.Name, off, s.next)
+	}
+	n, err := s.pw.Write(p)
+	s.next += int64(n)
+	return n, err
+}
+
+// decide picks the mode from the package's first bytes (a resumed raw
+// image starts past offset 0) and (re)starts the unpacker.
+func (s *Stream) decide(p []byte, off int64) error {
+	s.stop(errRestarted)
+	if off > 0 || Detect(p[:min(len(p), 8)], s.plan.Name) == Raw {
+		s.mode = modeRaw
+		return nil
+	}
+	s.mode, s.next = modeUnpack, 0
+	pr, pw := io.Pipe()
+	s.pw, s.done, s.started = pw, make(chan struct{}), true
+	go func() {
+		defer close(s.done)
+		res, err := Unpack(pr, s.plan)
+		pr.CloseWithError(err) // a failure stops Fetch's writes with its cause
+		s.mu.Lock()
+		s.res, s.err = res, err
+		s.mu.Unlock()
+	}()
+	return nil
+}
+
+var errRestarted = errors.New("download restarted from zero")
+
+// stop ends a running unpacker with err and waits for it.
+func (s *Stream) stop(err error) {
+	if !s.started {
+		return
+	}
+	s.pw.CloseWithError(err)
+	<-s.done
+	s.started = false
+}
+
+// Sync implements Dest: a raw image syncs its slot; an unpacked one has
+// nothing a journal could rely on.
+func (s *Stream) Sync() error {
+	if s.mode == modeRaw {
+		return s.raw.Sync()
+	}
+	return nil
+}
+
+// Finish ends the stream after Fetch returned res and reports the images
+// written: a raw image is the package itself.
+func (s *Stream) Finish(res Result) (Unpacked, error) {
+	if s.mode != modeUnpack {
+		e := Entry{Component: s.plan.Component, Size: res.Size, SHA256: res.SHA256}
+		return Unpacked{Format: Raw, Entries: []Entry{e}}, nil
+	}
+	s.pw.Close()
+	<-s.done
+	s.started = false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.res, s.err
+}
+
+// Abort stops a running unpacker after a failed Fetch.
+func (s *Stream) Abort() { s.stop(errors.New("download failed")) }
