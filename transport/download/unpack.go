@@ -70,4 +70,3 @@ func Decompress(fm Format, r io.Reader) (io.ReadCloser, error) {
 	}
 	return nil, fmt.Errorf("%w: cannot decompress format %q", ErrPackage, fm)
 }
-

@@ -112,7 +112,6 @@ func checkName(n string) error {
 	return nil
 }
 
-
 // badNameRune reports a rune not allowed in a component name.
 func badNameRune(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
