@@ -49,6 +49,9 @@ func parse(file string, data []byte) (c *Config, err error) {
 			c, err = nil, &Error{File: file, Msg: fmt.Sprintf("invalid TOML: %v", r)}
 		}
 	}()
+	if msg, line := nestingError(data, maxNesting); msg != "" {
+		return nil, &Error{File: file, Line: line, Msg: "invalid TOML: " + msg + " (the configuration needs at most 4; check the file is the agent's)"}
+	}
 	l := &loader{file: file, src: locate(string(data))}
 	var probe map[string]any
 	if _, err := toml.Decode(string(data), &probe); err != nil {
