@@ -213,7 +213,9 @@ func (a *Agent) request(ctx context.Context, of transport.Offer, journal string)
 
 func (a *Agent) downloadOptions() download.Options {
 	d := a.cfg.Download
-	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: d.MaxRetries, Budget: d.Budget, Log: a.o.Log}
+	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: d.MaxRetries, Budget: d.Budget,
+		MinRate: int64(d.MinRate), MinRateWindow: d.MinRateWindow.Duration, TimeBudget: d.TimeBudget.Duration, MaxSize: int64(d.MaxSize),
+		Log: a.o.Log}
 }
 
 // installImage stages and unpacks the offer, then hands the verified

@@ -20,17 +20,21 @@ import (
 // and verified, a backoff.Permanent error when retrying cannot help, and any
 // other error for a retry.
 func (f *fetcher) attempt(ctx context.Context) (err error) {
+	if ctx.Err() != nil { // the time budget ran out before this attempt
+		return backoff.Permanent(context.Cause(ctx))
+	}
 	f.attempts++
-	if b := f.budget(); b >= 0 && f.j.Fetched >= b {
+	if b := f.budget(); f.j.Fetched >= b {
 		return backoff.Permanent(fmt.Errorf("%w: fetched %d bytes, the cap is %.1f × size = %d; the link keeps failing, try again later", ErrBudget, f.j.Fetched, f.o.Budget, b))
 	}
-	start := f.j.Offset
+	from := f.j.Offset // where this attempt's body starts (moved by a restart)
+	f.readAt = from
 	defer func() {
-		if f.j.Offset > start {
+		if f.j.Offset-from >= f.minProgress(from) {
 			f.bo.progressed()
 		}
-		if err != nil && f.j.Offset > f.synced {
-			if cerr := f.checkpoint(); cerr != nil {
+		if err != nil {
+			if cerr := f.afterFailure(); cerr != nil {
 				err = fmt.Errorf("%w; then: %w", err, cerr) // one line, both causes
 			}
 		}
@@ -55,11 +59,28 @@ func (f *fetcher) attempt(ctx context.Context) (err error) {
 	if err := f.accept(resp); err != nil {
 		return err
 	}
+	from, f.readAt = f.j.Offset, f.j.Offset
 	f.report(true)
-	if err := f.copy(actx, ctx, resp.Body, stall); err != nil {
+	body, stopRate := f.watchRate(resp.Body, cancel)
+	defer stopRate()
+	if err := f.copy(actx, ctx, body, stall); err != nil {
 		return err
 	}
 	return f.finish()
+}
+
+// afterFailure makes a failed attempt's bytes durable and journaled; with a
+// time budget it records the time spent even when no byte came.
+func (f *fetcher) afterFailure() error {
+	switch {
+	case f.finished:
+		return nil // the journal is gone for good
+	case f.j.Offset > f.synced:
+		return f.checkpoint()
+	case f.o.TimeBudget > 0:
+		return f.saveJournal()
+	}
+	return nil
 }
 
 func (f *fetcher) resolve(ctx context.Context) (string, error) {
@@ -111,13 +132,16 @@ func (f *fetcher) readError(actx, ctx context.Context, what string, err error) e
 		return backoff.Permanent(fmt.Errorf("%s: %w", what, context.Cause(ctx)))
 	}
 	if errors.Is(context.Cause(actx), ErrStall) {
-		return fmt.Errorf("%s at %d bytes: %w (%s); check the link or raise download.stall_timeout", what, f.j.Offset, ErrStall, f.o.StallTimeout)
+		return fmt.Errorf("%s at %d bytes: %w (%s); check the link or raise download.stall_timeout", what, f.readAt, ErrStall, f.o.StallTimeout)
+	}
+	if c := context.Cause(actx); errors.Is(c, ErrSlow) {
+		return fmt.Errorf("%s at %d bytes: %w", what, f.readAt, c)
 	}
 	var pe interface{ Permanent() bool }
 	if errors.As(err, &pe) && pe.Permanent() {
 		return backoff.Permanent(err)
 	}
-	return fmt.Errorf("%s at %d bytes: %w", what, f.j.Offset, err)
+	return fmt.Errorf("%s at %d bytes: %w", what, f.readAt, err)
 }
 
 // accept checks the answer's status and range against the journal,
@@ -135,7 +159,7 @@ func (f *fetcher) accept(resp *http.Response) error {
 		if f.req.Size > 0 && !f.req.SizeIsEstimate && f.j.Total >= 0 && f.j.Total != f.req.Size {
 			return backoff.Permanent(fmt.Errorf("%w: server sends %d bytes, the offer says %d", ErrSize, f.j.Total, f.req.Size))
 		}
-		return nil
+		return f.announcedTooLarge(f.j.Total)
 	case http.StatusRequestedRangeNotSatisfiable:
 		f.restart(fmt.Sprintf("server refused range from %d (416)", f.j.Offset))
 		return errors.New("range not satisfiable (416); retrying from zero")
@@ -153,6 +177,8 @@ func (f *fetcher) why200(resp *http.Response) string {
 		return fmt.Sprintf("validator changed: etag %s, was %s (the file changed on the server)", resp.Header.Get("ETag"), f.j.ETag)
 	case f.j.LastModified != "" && resp.Header.Get("Last-Modified") != f.j.LastModified:
 		return fmt.Sprintf("validator changed: last-modified %s, was %s (the file changed on the server)", resp.Header.Get("Last-Modified"), f.j.LastModified)
+	case f.j.Total >= 0 && resp.ContentLength >= 0 && resp.ContentLength != f.j.Total:
+		return fmt.Sprintf("size changed: content-length %d, was %d (server answered 200 to a range request from %d)", resp.ContentLength, f.j.Total, f.j.Offset)
 	}
 	return fmt.Sprintf("server answered 200 to a range request from %d (no range support, or the file changed)", f.j.Offset)
 }
@@ -180,7 +206,7 @@ func (f *fetcher) acceptPartial(resp *http.Response) error {
 	if f.j.Total < 0 {
 		f.j.Total = cr.Total
 	}
-	return nil
+	return f.announcedTooLarge(f.j.Total)
 }
 
 func (f *fetcher) statusError(resp *http.Response) error {
@@ -222,6 +248,7 @@ func (f *fetcher) finish() error {
 	if err := f.dst.Sync(); err != nil {
 		return backoff.Permanent(fmt.Errorf("sync destination: %w", err))
 	}
+	f.synced, f.finished = f.j.Offset, true
 	f.report(true)
 	r := Result{Size: f.j.Offset, MD5: hex.EncodeToString(f.h.md5.Sum(nil)), SHA256: hex.EncodeToString(f.h.sha256.Sum(nil))}
 	err := checkDigests(f.req, r)

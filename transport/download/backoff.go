@@ -14,15 +14,25 @@ const hardAttemptFactor = 100
 // jitter is exponential backoff with full jitter (a wait drawn uniformly
 // from [0, ceiling], the ceiling doubling from MinBackoff to MaxBackoff),
 // raised to a server's Retry-After. It stops after MaxRetries failed
-// attempts in a row without progress; an attempt that moved the offset
-// resets the count and the ceiling, so a link that drops now and then still
+// attempts in a row without progress; an attempt that moved the offset by
+// a meaningful amount (fetcher.minProgress) resets the count and the ceiling, so a link that drops now and then still
 // finishes (the budget bounds what it may cost).
 type jitter struct {
 	o          Options
 	fails      int // failed attempts since the last progress
 	total      int
 	retryAfter time.Duration // set by the attempt that saw Retry-After
+	stopped    stopReason    // why NextBackOff returned Stop
 }
+
+// stopReason says why the backoff gave up.
+type stopReason int
+
+const (
+	running        stopReason = iota
+	stopNoProgress            // MaxRetries failed attempts in a row without progress
+	stopAttempts              // the hard cap on attempts
+)
 
 var _ backoff.BackOff = (*jitter)(nil)
 
@@ -32,7 +42,12 @@ func newJitter(o Options) *jitter { return &jitter{o: o} }
 func (j *jitter) NextBackOff() time.Duration {
 	j.fails++
 	j.total++
-	if j.fails > j.o.MaxRetries || j.total > (j.o.MaxRetries+1)*hardAttemptFactor {
+	switch {
+	case j.fails > j.o.MaxRetries:
+		j.stopped = stopNoProgress
+		return backoff.Stop
+	case j.total > (j.o.MaxRetries+1)*hardAttemptFactor:
+		j.stopped = stopAttempts
 		return backoff.Stop
 	}
 	ceil := j.o.MinBackoff << min(j.fails-1, 30)
@@ -50,5 +65,6 @@ func (j *jitter) NextBackOff() time.Duration {
 // Reset implements backoff.BackOff.
 func (j *jitter) Reset() { j.fails, j.retryAfter = 0, 0 }
 
-// progressed records an attempt that moved the offset.
+// progressed records an attempt that moved the offset by at least
+// fetcher.minProgress.
 func (j *jitter) progressed() { j.fails = 0 }

@@ -20,6 +20,19 @@ var (
 	ErrInsecure = errors.New("plain http refused")
 	// ErrPackage means a package (zip, manifest, compressed stream) is malformed or hostile.
 	ErrPackage = errors.New("bad package")
+	// ErrSlow means an attempt's average rate over Options.MinRateWindow
+	// fell below Options.MinRate.
+	ErrSlow = errors.New("transfer rate below download.min_rate")
+	// ErrTimeBudget means one version's download ran longer than
+	// Options.TimeBudget, across attempts and restarts.
+	ErrTimeBudget = errors.New("download time budget exhausted")
+	// ErrMaxSize means a download without an exact size in the offer grew
+	// past Options.MaxSize.
+	ErrMaxSize = errors.New("download larger than download.max_size")
+	// ErrNoProgress means MaxRetries attempts in a row each added less than
+	// a meaningful amount (see Options.MaxRetries), or the hard cap on
+	// attempts was reached.
+	ErrNoProgress = errors.New("no progress")
 )
 
 // DigestError means the downloaded bytes do not match the expected digest.

@@ -23,6 +23,10 @@ const (
 	// DefaultMaxRetryAfter caps a server's Retry-After so that a hostile or
 	// confused server cannot park the agent for days.
 	DefaultMaxRetryAfter = 10 * time.Minute
+	// DefaultMinRateWindow is the window of Options.MinRate.
+	DefaultMinRateWindow = 60 * time.Second
+	// DefaultMaxSize caps a download whose size the offer does not give.
+	DefaultMaxSize = 4 << 30
 
 	bufSize          = 256 << 10
 	progressInterval = 200 * time.Millisecond
@@ -30,15 +34,39 @@ const (
 
 // Options tune Fetch and Stage. Zero fields take the defaults above.
 type Options struct {
-	Client        *http.Client  // nil: NewHTTPClient(TLSConfig{}) (https only)
-	StallTimeout  time.Duration // abort an attempt when no byte arrives for this long
-	MaxRetries    int           // failed attempts without progress before giving up; -1 = none
-	Budget        float64       // bytes fetched per download ≤ Budget × size
+	Client       *http.Client  // nil: NewHTTPClient(TLSConfig{}) (https only)
+	StallTimeout time.Duration // abort an attempt when no byte arrives for this long
+	// MaxRetries is the number of failed attempts in a row without
+	// progress before giving up; -1 = none. An attempt progresses when it
+	// adds at least min(1 MiB, size/16, what is left) bytes (1 MiB when the
+	// size is unknown), so a server that drops every connection after a
+	// few bytes fails after MaxRetries+1 attempts instead of crawling on.
+	MaxRetries int
+	// Budget bounds the bytes fetched per download, across attempts and
+	// restarts: Budget × size, where size is the exact size, else the
+	// estimate plus 5 % (at most MaxSize), else MaxSize.
+	Budget        float64
 	SyncEvery     int64         // bytes between Dest.Sync + journal checkpoints
 	MinBackoff    time.Duration // first backoff ceiling (full jitter: uniform in [0, ceiling])
 	MaxBackoff    time.Duration // largest backoff ceiling
 	MaxRetryAfter time.Duration // cap on a server's Retry-After
-	Log           *slog.Logger  // nil = discard
+	// MinRate (bytes/s) ends an attempt whose average rate over the last
+	// MinRateWindow is lower; 0 = off. The first window opens when the
+	// answer's headers arrive (before that StallTimeout bounds the wait),
+	// so a 1 B/s trickle ends after about one window. The rate counts the
+	// whole pipeline: a destination slower than MinRate trips it too.
+	MinRate       int64
+	MinRateWindow time.Duration // 0: DefaultMinRateWindow
+	// TimeBudget bounds the time one download may take, across attempts,
+	// backoffs and restarts (the time spent is kept in the journal, measured
+	// on the monotonic clock, so wall-clock jumps do not count); exceeding
+	// it is final (ErrTimeBudget). 0 = no bound.
+	TimeBudget time.Duration
+	// MaxSize caps a download whose exact size the offer does not give (no
+	// size, or an estimate): more bytes than this fail with ErrMaxSize, and
+	// the byte budget is taken from it. 0: DefaultMaxSize.
+	MaxSize int64
+	Log     *slog.Logger // nil = discard
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -57,6 +85,8 @@ func (o Options) withDefaults() (Options, error) {
 	o.MaxBackoff = orDefault(o.MaxBackoff, DefaultMaxBackoff)
 	o.MaxRetryAfter = orDefault(o.MaxRetryAfter, DefaultMaxRetryAfter)
 	o.SyncEvery = orDefault(o.SyncEvery, DefaultSyncEvery)
+	o.MinRateWindow = orDefault(o.MinRateWindow, DefaultMinRateWindow)
+	o.MaxSize = orDefault(o.MaxSize, DefaultMaxSize)
 	if o.MaxRetries == 0 {
 		o.MaxRetries = DefaultMaxRetries
 	}
@@ -122,8 +152,10 @@ type Result struct {
 // digests. progress (may be nil) is called at most every 200 ms and once at
 // the end. Every failure is an *Error; a digest mismatch wraps *DigestError
 // and discards the journal. Fetch returns within its bounds: StallTimeout
-// per attempt, MaxRetries failed attempts without progress, Budget × size
-// bytes, and ctx.
+// and MinRate per attempt, MaxRetries failed attempts without progress,
+// Budget × size bytes, MaxSize, TimeBudget, and ctx. A resumed download
+// whose Dest is an io.ReaderAt (a staging file) re-hashes the bytes already
+// on disk first and restarts from zero when they are not the journal's.
 func Fetch(ctx context.Context, o Options, req Request, dst Dest, progress func(done, total int64)) (Result, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -131,9 +163,15 @@ func Fetch(ctx context.Context, o Options, req Request, dst Dest, progress func(
 	}
 	f := newFetcher(o, req, dst, progress)
 	f.resume()
-	op := func() error { return f.attempt(ctx) }
-	err = backoff.RetryNotify(op, backoff.WithContext(f.bo, ctx), f.notify)
+	ctx, cancel := f.withTimeBudget(ctx)
+	defer cancel()
+	err = f.verifyPrefix(ctx)
+	if err == nil {
+		op := func() error { return f.attempt(ctx) }
+		err = backoff.RetryNotify(op, backoff.WithContext(f.bo, ctx), f.notify)
+	}
 	if err != nil {
+		err = f.explain(ctx, err)
 		if !errors.Is(err, context.Canceled) || ctx.Err() == nil {
 			f.log.Error("download failed", "url", redact(f.lastURL), "bytes", f.j.Offset, "total", f.total(), "attempt", f.attempts, "err", err)
 		}
@@ -159,6 +197,10 @@ type fetcher struct {
 	pool     *bufPool
 	lastProg time.Time
 	result   Result
+	t0       time.Time     // start of this Fetch (monotonic)
+	base     time.Duration // time spent before this Fetch, from the journal
+	readAt   int64         // offset the reader has reached in this attempt
+	finished bool          // finish ran: the journal is gone, never save it again
 }
 
 func newFetcher(o Options, req Request, dst Dest, progress func(done, total int64)) *fetcher {
@@ -168,6 +210,7 @@ func newFetcher(o Options, req Request, dst Dest, progress func(done, total int6
 		lastURL: req.URL,
 		bo:      newJitter(o),
 		pool:    newBufPool(pipeDepth(o.SyncEvery)),
+		t0:      time.Now(),
 	}
 }
 
@@ -198,7 +241,7 @@ func (f *fetcher) resume() {
 		f.h = newHashes()
 		return
 	}
-	f.j, f.synced = j, j.Offset
+	f.j, f.synced, f.base = j, j.Offset, j.Elapsed
 	f.log.Info("resuming download", "url", redact(f.req.URL), "bytes", j.Offset, "total", j.Total)
 }
 
@@ -208,10 +251,8 @@ func (f *fetcher) restart(why string) {
 	fetched := f.j.Fetched
 	f.j, f.h, f.synced = f.fresh(), newHashes(), 0
 	f.j.Fetched = fetched
-	if f.req.Journal != "" {
-		if err := f.j.save(f.req.Journal); err != nil {
-			f.log.Warn("cannot save download journal", "path", f.req.Journal, "err", err)
-		}
+	if err := f.saveJournal(); err != nil { // keeps Fetched and Elapsed across a restart
+		f.log.Warn("cannot save download journal", "path", f.req.Journal, "err", err)
 	}
 }
 
@@ -226,14 +267,15 @@ func (f *fetcher) total() int64 {
 	return -1
 }
 
-// budget is the most bytes this download may fetch, -1 if unbounded.
+// budget is the most bytes this download may fetch: Budget × the exact
+// size, else × the estimate plus 5 % (at most MaxSize), else × MaxSize.
 func (f *fetcher) budget() int64 {
 	size := f.total()
 	if size < 0 && f.req.Size > 0 {
 		size = NeedBytes(f.req)
 	}
-	if size < 0 {
-		return -1
+	if lim := f.sizeLimit(); lim >= 0 && (size < 0 || size > lim) {
+		size = lim
 	}
 	return int64(f.o.Budget * float64(max(size, 1)))
 }
@@ -261,16 +303,32 @@ func (f *fetcher) checkpoint() error {
 		return fmt.Errorf("sync destination at %d bytes: %w", f.j.Offset, err)
 	}
 	f.synced = f.j.Offset
-	if f.req.Journal == "" {
+	return f.saveJournal()
+}
+
+// saveJournal records the offset, hash states and time spent (the data up
+// to the offset must already be synced).
+func (f *fetcher) saveJournal() error {
+	if !f.journaling() {
 		return nil
 	}
 	m, s, err := f.h.marshal()
 	if err != nil {
 		return err
 	}
-	f.j.MD5State, f.j.SHA256State = m, s
+	f.j.MD5State, f.j.SHA256State, f.j.Elapsed = m, s, f.elapsed()
 	if err := f.j.save(f.req.Journal); err != nil {
 		return fmt.Errorf("save download journal: %w", err)
 	}
 	return nil
+}
+
+// journaling reports whether checkpoints go to the journal: there is one,
+// and dst can resume (an image being unpacked as it arrives cannot).
+func (f *fetcher) journaling() bool {
+	if f.req.Journal == "" {
+		return false
+	}
+	r, ok := f.dst.(interface{ Resumable() bool })
+	return !ok || r.Resumable()
 }

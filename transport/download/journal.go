@@ -4,12 +4,15 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io/fs"
 	"os"
+	"time"
+
 	"ota-agent/platform/atomicfile"
 )
 
@@ -20,18 +23,19 @@ const journalVersion = 1
 // journal is the resume record of one download. Persisted field names; never
 // rename.
 type journal struct {
-	Version      int    `json:"version"`
-	URL          string `json:"url"`           // Request.URL, the download's identity
-	WantSize     int64  `json:"want_size"`     // Request.Size
-	WantMD5      string `json:"want_md5"`      // Request.MD5
-	WantSHA256   string `json:"want_sha256"`   // Request.SHA256
-	ETag         string `json:"etag"`          // validator from the first answer
-	LastModified string `json:"last_modified"` // validator when there is no strong ETag
-	Total        int64  `json:"total"`         // size the server announced, -1 unknown
-	Offset       int64  `json:"offset"`        // bytes durable in Dest and hashed
-	Fetched      int64  `json:"fetched"`       // bytes received across attempts and restarts (budget)
-	MD5State     []byte `json:"md5_state"`
-	SHA256State  []byte `json:"sha256_state"`
+	Version      int           `json:"version"`
+	URL          string        `json:"url"`           // Request.URL, the download's identity
+	WantSize     int64         `json:"want_size"`     // Request.Size
+	WantMD5      string        `json:"want_md5"`      // Request.MD5
+	WantSHA256   string        `json:"want_sha256"`   // Request.SHA256
+	ETag         string        `json:"etag"`          // validator from the first answer
+	LastModified string        `json:"last_modified"` // validator when there is no strong ETag
+	Total        int64         `json:"total"`         // size the server announced, -1 unknown
+	Offset       int64         `json:"offset"`        // bytes durable in Dest and hashed
+	Fetched      int64         `json:"fetched"`       // bytes received across attempts and restarts (budget)
+	MD5State     []byte        `json:"md5_state"`
+	SHA256State  []byte        `json:"sha256_state"`
+	Elapsed      time.Duration `json:"elapsed_ns"` // time spent across attempts and restarts (TimeBudget)
 }
 
 // hashes is the running pair of digests.
@@ -71,15 +75,36 @@ func decodeJournal(b []byte) (*journal, error) {
 	switch {
 	case j.Version != journalVersion:
 		return nil, fmt.Errorf("journal version %d, want %d", j.Version, journalVersion)
-	case j.Offset < 0 || j.Fetched < 0 || j.Total < -1 || j.WantSize < 0:
-		return nil, errors.New("negative offset, fetched or size")
+	case j.Offset < 0 || j.Fetched < 0 || j.Total < -1 || j.WantSize < 0 || j.Elapsed < 0:
+		return nil, errors.New("negative offset, fetched, size or elapsed time")
 	case j.Total >= 0 && j.Offset > j.Total:
 		return nil, fmt.Errorf("offset %d past total %d", j.Offset, j.Total)
 	}
 	if err := newHashes().unmarshal(j.MD5State, j.SHA256State); err != nil {
 		return nil, err
 	}
+	if err := checkStateLen("md5", j.MD5State, j.Offset); err != nil {
+		return nil, err
+	}
+	if err := checkStateLen("sha256", j.SHA256State, j.Offset); err != nil {
+		return nil, err
+	}
 	return &j, nil
+}
+
+// checkStateLen checks that a marshalled MD5 or SHA-256 state (which ends
+// with the number of bytes hashed, big-endian uint64) covers exactly offset
+// bytes: a journal ahead of its hash states would resume with digests that
+// skip bytes. state has passed UnmarshalBinary, so it is long enough.
+func checkStateLen(algo string, state []byte, offset int64) error {
+	n := binary.BigEndian.Uint64(state[len(state)-8:])
+	switch {
+	case uint64(offset) > n:
+		return fmt.Errorf("journal offset %d is ahead of its %s state (%d bytes hashed)", offset, algo, n)
+	case uint64(offset) < n:
+		return fmt.Errorf("journal offset %d is behind its %s state (%d bytes hashed)", offset, algo, n)
+	}
+	return nil
 }
 
 // loadJournal reads path; a missing file is (nil, nil).

@@ -244,7 +244,7 @@ func (p *pipe) journal() {
 // marking a checkpoint every SyncEvery bytes when there is a journal. The
 // stall timer runs only while a read is outstanding.
 func (f *fetcher) feed(actx, ctx context.Context, p *pipe, body io.Reader, stall *time.Timer) error {
-	total, off, mark := f.total(), f.j.Offset, f.synced
+	total, lim, off, mark := f.total(), f.sizeLimit(), f.j.Offset, f.synced
 	var prev *ckpt
 	for {
 		stall.Stop()
@@ -257,17 +257,21 @@ func (f *fetcher) feed(actx, ctx context.Context, p *pipe, body io.Reader, stall
 		if total >= 0 && off+int64(n) > total {
 			n = int(total - off)
 			rerr = errOverflow
+		} else if lim >= 0 && off+int64(n) > lim {
+			n = int(lim - off)
+			rerr = errMaxSize
 		}
 		c.n = n
 		off += int64(n)
+		f.readAt = off
 		f.j.Fetched += int64(n)
-		if f.req.Journal != "" && off-mark >= f.o.SyncEvery && rerr == nil {
+		if f.journaling() && off-mark >= f.o.SyncEvery && rerr == nil {
 			if err := f.waitSaved(actx, ctx, p, prev); err != nil {
 				f.pool.put(c)
 				return err
 			}
 			c.ck = &ckpt{j: *f.j, saved: make(chan struct{})}
-			c.ck.j.Offset, prev, mark = off, c.ck, off
+			c.ck.j.Offset, c.ck.j.Elapsed, prev, mark = off, f.elapsed(), c.ck, off
 		}
 		if n > 0 {
 			p.toWrite <- c // never blocks: cap is the number of buffers
@@ -281,7 +285,10 @@ func (f *fetcher) feed(actx, ctx context.Context, p *pipe, body io.Reader, stall
 	}
 }
 
-var errOverflow = errors.New("overflow")
+var (
+	errOverflow = errors.New("overflow")
+	errMaxSize  = errors.New("over max size")
+)
 
 // afterChunk turns a read result into the reader's verdict: nil to go on,
 // an error to stop (io.EOF passes through as nil at the caller).
@@ -289,6 +296,8 @@ func (f *fetcher) afterChunk(actx, ctx context.Context, rerr error, total int64)
 	switch {
 	case rerr == errOverflow:
 		return backoff.Permanent(fmt.Errorf("%w: server sent more than %d bytes", ErrSize, total))
+	case rerr == errMaxSize:
+		return backoff.Permanent(fmt.Errorf("%w: the server sent more than %s and the offer gives no size (an endless stream?); raise download.max_size if the image really is that large", ErrMaxSize, fmtBytes(f.sizeLimit())))
 	case rerr == io.EOF:
 		return nil
 	case rerr != nil:

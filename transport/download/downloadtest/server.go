@@ -16,16 +16,18 @@ type Kind int
 
 // Faults. Each applies to one request (Push) or to every request (Always).
 const (
-	None   Kind = iota
-	Status      // answer Fault.Status (with Fault.RetryAfter) and no body
-	Cut         // drop the connection after Fault.N body bytes
-	Stall       // send Fault.N body bytes, then nothing until the client leaves
-	Change      // replace the file (new bytes, new ETag) before answering
+	None    Kind = iota
+	Status       // answer Fault.Status (with Fault.RetryAfter) and no body
+	Cut          // drop the connection after Fault.N body bytes
+	Stall        // send Fault.N body bytes, then nothing until the client leaves
+	Change       // replace the file (new bytes, new ETag) before answering
+	Resize       // serve Fault.N bytes from now on, same seed and ETag (a broken or hostile server)
+	Endless      // answer 200 without Content-Length and a body that never ends
 )
 
 // String implements fmt.Stringer.
 func (k Kind) String() string {
-	return [...]string{"none", "status", "cut", "stall", "change"}[k]
+	return [...]string{"none", "status", "cut", "stall", "change", "resize", "endless"}[k]
 }
 
 // Fault is one injected fault.
@@ -171,10 +173,13 @@ func (s *Server) next(r *http.Request) answer {
 	if len(s.queue) > 0 {
 		f, s.queue = s.queue[0], s.queue[1:]
 	}
-	if f.Kind == Change {
+	switch f.Kind {
+	case Change:
 		s.gen++
 		s.content.Seed += 0x1000
 		s.modTime = s.modTime.Add(time.Hour)
+	case Resize:
+		s.content.Size = f.N
 	}
 	return answer{f, s.content, fmt.Sprintf(`"fw-%d-%d"`, s.content.Seed, s.gen), s.modTime, s.corruptAt, s.rate, s.noValidator}
 }
@@ -188,6 +193,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", a.fault.RetryAfter)
 		}
 		http.Error(w, http.StatusText(a.fault.Status), a.fault.Status)
+		return
+	case Endless:
+		s.endless(w, r, a)
 		return
 	}
 	if a.fault.Whole {
@@ -205,6 +213,21 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	cw := &faultWriter{ResponseWriter: w, r: r, s: s, a: a, start: time.Now()}
 	http.ServeContent(cw, r, "", mod, io.NewSectionReader(src, 0, a.content.Size))
+}
+
+// endless answers 200 with a chunked body (no Content-Length) that repeats
+// the content until the client leaves, paced by the rate.
+func (s *Server) endless(w http.ResponseWriter, r *http.Request, a answer) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	cw := &faultWriter{ResponseWriter: w, r: r, s: s, a: a, start: time.Now()}
+	buf := make([]byte, chunk)
+	for off := int64(0); r.Context().Err() == nil; off += int64(len(buf)) {
+		a.content.ReadAt(buf, off%max(a.content.Size, 1))
+		if _, err := cw.Write(buf); err != nil {
+			return
+		}
+	}
 }
 
 // corrupt flips one byte of its content.
@@ -237,7 +260,7 @@ const chunk = 16 << 10
 func (w *faultWriter) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
-		n := min(len(p)-done, chunk)
+		n := min(len(p)-done, w.step())
 		if k := w.a.fault.Kind; (k == Cut || k == Stall) && w.written+int64(n) > w.a.fault.N {
 			n = int(w.a.fault.N - w.written)
 			if n <= 0 {
@@ -256,6 +279,16 @@ func (w *faultWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// step is the most bytes written at once: a chunk, or an eighth of a
+// second's worth under a rate limit (at least one byte), so that a slow
+// rate is a steady trickle rather than bursts and pauses.
+func (w *faultWriter) step() int {
+	if w.a.rate <= 0 {
+		return chunk
+	}
+	return int(min(max(w.a.rate/8, 1), chunk))
 }
 
 // fail ends the answer as the fault says.
