@@ -13,15 +13,24 @@
 // Options.SyncEvery bytes (plus the pipeline's buffers, a quarter of that).
 // Reading, writing, MD5 and SHA-256 run concurrently in a bounded pipeline
 // (pipe.go); each journal holds hash states taken at exactly its offset. A new process continues with "Range: bytes=N-"
-// and "If-Range"; a 200 answer, a different Content-Range total or a changed
-// validator start again from zero, and the log says why.
+// and "If-Range"; a 200 answer, a different Content-Range total or
+// Content-Length, or a changed validator start again from zero, and the log
+// says why. Before resuming into a Dest it can read back (io.ReaderAt, a
+// staging file), Fetch re-hashes the bytes on disk and starts from zero when
+// they do not give the journal's hash states; a journal whose offset
+// disagrees with the byte count inside its hash states is discarded.
 //
 // # Bounds
 //
-// No byte for Options.StallTimeout aborts the attempt; attempts back off
-// exponentially with full jitter and honour Retry-After; 4xx answers other
-// than 408 and 429 are final; the bytes fetched for one download, across
-// attempts and restarts, are capped at Options.Budget × size. Every failure
+// No byte for Options.StallTimeout, or an average below Options.MinRate over
+// Options.MinRateWindow, aborts the attempt; attempts back off
+// exponentially with full jitter and honour Retry-After; MaxRetries attempts
+// in a row that each add less than min(1 MiB, size/16, what is left) end the
+// download; 4xx answers other than 408 and 429 are final; the bytes fetched
+// for one download, across attempts and restarts, are capped at
+// Options.Budget × size (× Options.MaxSize when the offer gives no exact
+// size, and such a download fails past MaxSize); Options.TimeBudget bounds
+// its time across attempts and restarts (kept in the journal). Every failure
 // comes back as one wrapped error that says what happened, on which URL
 // (query string removed: presigned URLs carry secrets), and what to check.
 //
