@@ -195,8 +195,9 @@ func (m *mxchipServer) Received() []string {
 	return out
 }
 
-// ulServer offers the rootfs as an UpgradeLink "file" strategy; versions are
-// versionCode integers.
+// ulServer offers the rootfs as an UpgradeLink "lnx" strategy (a Linux
+// package; unlike "file" it carries urlFileMd5, so the image is verified);
+// versions are versionCode integers.
 type ulServer struct{ s *upgradelinktest.Server }
 
 // ULKey is the file key the demo's UpgradeLink strategy is published under.
@@ -214,7 +215,7 @@ func (u *ulServer) TOML(dir string, _ []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("[server]\napi = \"upgradelink\"\nbase_url = %q\n\n[server.upgradelink]\naccess_key = %q\nsecret_key_file = %q\nkind = \"file\"\nkey = %q\ncomponent = \"rootfs\"\n",
+	return fmt.Sprintf("[server]\napi = \"upgradelink\"\nbase_url = %q\n\n[server.upgradelink]\naccess_key = %q\nsecret_key_file = %q\nkind = \"lnx\"\nkey = %q\narch = \"arm64\"\ncomponent = \"rootfs\"\n",
 		u.s.URL, upgradelinktest.DefaultAccessKey, sec, ULKey), nil
 }
 
@@ -231,7 +232,7 @@ func (u *ulServer) Publish(fws ...Firmware) error {
 		if ut == 0 {
 			return fmt.Errorf("demo: upgrade type %q, want prompt, silent or forced", fw.UpgradeType)
 		}
-		u.s.Publish("file", ULKey, code, ut, fw.Data)
+		u.s.Publish("lnx", ULKey, code, ut, fw.Data)
 	}
 	return nil
 }

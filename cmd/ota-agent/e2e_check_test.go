@@ -67,7 +67,7 @@ func TestE2ECheckUpgradeLink(t *testing.T) {
 				Policy: append([]string{`version_scheme = "numeric"`}, tt.policy...)}, demo.DeviceOptions{})
 			r.publish(t, demo.Firmware{Component: "rootfs", Version: "7", Data: img, UpgradeType: tt.upgradeType})
 			wantCheck(t, r.check(t), "upgradelink",
-				[]offerView{{Component: "rootfs", Version: "7", UpgradeType: transport.UpgradeType(tt.upgradeType), Size: int64(len(img))}},
+				[]offerView{{Component: "rootfs", Version: "7", MD5: md5of(img), UpgradeType: transport.UpgradeType(tt.upgradeType), Size: int64(len(img))}},
 				[]policy.Decision{tt.want})
 		})
 	}
