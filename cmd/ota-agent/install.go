@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ota-agent/agent"
+	"ota-agent/agent/policy"
 	"ota-agent/transport"
 )
 
@@ -29,6 +30,9 @@ func cmdInstall(ctx context.Context, e *env) error {
 	}
 	if len(args) != 1 {
 		return usagef("install: give one PATH or URL")
+	}
+	if why := policy.CheckVersion(strings.TrimSpace(*ver)); why != "" {
+		return usagef("install: --version refused: %s (give a printable version of at most %d characters)", why, policy.MaxVersionLen)
 	}
 	bars := newBars(e)
 	s, err := e.open(openMode{lock: true, api: true, targets: true, progress: bars.progressFunc()})

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"ota-agent/platform/memtrim"
+	"ota-agent/platform/printable"
 	"strings"
 	"syscall"
 
@@ -125,6 +126,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return report(stderr, cmd(ctx, e))
 }
 
+// oneLine escapes each line of s (printable.String) and joins them with "; ".
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = esc(l)
+	}
+	return strings.Join(lines, "; ")
+}
+
+// esc makes text that came from a server, a package or a device safe to
+// print: control characters and invalid UTF-8 escaped, e.g. \x1b.
+func esc(s string) string { return printable.String(s) }
+
 func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
@@ -153,12 +167,14 @@ func init() {
 	}
 }
 
-// report prints err as one line and returns its exit status.
+// report prints err as one line and returns its exit status. Errors may
+// quote a server or a package: each line is escaped (printable) and the
+// lines are joined with "; ".
 func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "ota-agent: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+	fmt.Fprintln(stderr, "ota-agent: "+oneLine(err.Error()))
 	var ue *usageError
 	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {
@@ -177,9 +193,26 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
+		opts.ReplaceAttr = escapeJSONAttr
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// escapeJSONAttr escapes string and error values that are not printable
+// (printable.String) before the JSON handler writes them: it escapes C0
+// controls itself but writes DEL and C1 controls (U+009B is CSI to some
+// terminals) raw. A decoded value then reads as the text log shows it.
+func escapeJSONAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; {
+	case v.Kind() == slog.KindString && !printable.Safe(v.String()):
+		a.Value = slog.StringValue(printable.String(v.String()))
+	case v.Kind() == slog.KindAny:
+		if err, ok := v.Any().(error); ok && !printable.Safe(err.Error()) {
+			a.Value = slog.StringValue(printable.String(err.Error()))
+		}
+	}
+	return a
 }
 
 // loadConfig reads -c; its errors are *config.Error (exit 2).

@@ -36,12 +36,12 @@ func cmdCheck(ctx context.Context, e *env) error {
 
 func printCheck(w io.Writer, res agent.CheckResult) {
 	if len(res.Offers) == 0 {
-		fmt.Fprintf(w, "%s: no offers; up to date\n", res.API)
+		fmt.Fprintf(w, "%s: no offers; up to date\n", esc(res.API))
 		return
 	}
 	for i, o := range res.Offers {
 		d := res.Decisions[i]
-		fmt.Fprintf(w, "%s %s (%s, %d bytes%s): %s: %s\n", o.Component, o.Version, typeOf(o.UpgradeType), o.Size, estimate(o.SizeIsEstimate), d.Action, d.Reason)
+		fmt.Fprintf(w, "%s %s (%s, %d bytes%s): %s: %s\n", esc(d.Component), esc(d.Version), esc(typeOf(o.UpgradeType)), o.Size, estimate(o.SizeIsEstimate), d.Action, esc(d.Reason))
 	}
 }
 
@@ -76,11 +76,10 @@ func cmdUpdate(ctx context.Context, e *env) error {
 	defer s.close()
 	res, outs, err := s.ag.Update(ctx, o)
 	bars.finish()
-	for i, d := range res.Decisions {
+	for _, d := range res.Decisions {
 		if d.Action != policy.Install {
-			fmt.Fprintf(e.stdout, "%s %s: %s: %s\n", d.Component, d.Version, d.Action, d.Reason)
+			fmt.Fprintf(e.stdout, "%s %s: %s: %s\n", esc(d.Component), esc(d.Version), esc(string(d.Action)), esc(d.Reason))
 		}
-		_ = i
 	}
 	printOutcomes(e.stdout, outs)
 	if err == nil && len(outs) == 0 {
@@ -93,11 +92,11 @@ func printOutcomes(w io.Writer, outs []agent.Outcome) {
 	for _, o := range outs {
 		switch {
 		case o.Err != nil:
-			fmt.Fprintf(w, "%s %s: failed: %v\n", o.Component, o.Version, o.Err)
+			fmt.Fprintf(w, "%s %s: failed: %s\n", esc(o.Component), esc(o.Version), oneLine(o.Err.Error()))
 		case o.Phase == "rebooting":
-			fmt.Fprintf(w, "%s %s: written and armed; rebooting into it (commit follows at start)\n", o.Component, o.Version)
+			fmt.Fprintf(w, "%s %s: written and armed; rebooting into it (commit follows at start)\n", esc(o.Component), esc(o.Version))
 		default:
-			fmt.Fprintf(w, "%s %s: installed\n", o.Component, o.Version)
+			fmt.Fprintf(w, "%s %s: installed\n", esc(o.Component), esc(o.Version))
 		}
 	}
 }
@@ -131,7 +130,7 @@ func cmdApprove(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "approved: %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(e.stdout, "approved: %s\n", esc(strings.Join(names, ", ")))
 	return nil
 }
 
@@ -162,7 +161,7 @@ func (e *env) abOp(ctx context.Context, name string, remote func(*agent.LocalCli
 		})
 	}
 	if msg != "" {
-		fmt.Fprintln(e.stdout, msg)
+		fmt.Fprintln(e.stdout, oneLine(msg))
 	}
 	if errors.Is(err, agent.ErrRolledBack) {
 		return fmt.Errorf("%s: %w", name, err)

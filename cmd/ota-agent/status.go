@@ -73,29 +73,29 @@ func writeJSON(w io.Writer, v any) error {
 
 func printStatus(w io.Writer, st agent.Status) {
 	if st.Warning != "" {
-		fmt.Fprintln(w, "WARNING: "+st.Warning)
+		fmt.Fprintln(w, "WARNING: "+oneLine(st.Warning))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tTYPE\tVERSION\tPHASE\tTARGET\tPROGRESS\tHELD\tFAILED")
 	for _, c := range st.Components {
 		held := "-"
 		if c.Held {
-			held = c.HeldVersion
+			held = esc(c.HeldVersion)
 			if c.Approved {
 				held += " (approved)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Type, dash(c.Version), c.Phase, dash(c.TargetVersion),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(c.Name), esc(c.Type), dash(c.Version), esc(string(c.Phase)), dash(c.TargetVersion),
 			progress(c.Progress), held, dash(strings.Join(c.FailedVersions, ",")))
 	}
 	tw.Flush()
 	for _, c := range st.Components {
 		if c.LastError != "" {
-			fmt.Fprintf(w, "%s: last error: %s\n", c.Name, c.LastError)
+			fmt.Fprintf(w, "%s: last error: %s\n", esc(c.Name), esc(c.LastError))
 		}
 	}
 	for _, d := range st.Decisions {
-		fmt.Fprintf(w, "decision: %s %s: %s (%s)\n", d.Component, d.Version, d.Action, d.Reason)
+		fmt.Fprintf(w, "decision: %s %s: %s (%s)\n", esc(d.Component), esc(d.Version), esc(d.Action), esc(d.Reason))
 	}
 	fmt.Fprintf(w, "last check: %s\nnext check: %s\n", when(st.LastCheck), when(st.NextCheck))
 	if st.Pending > 0 {
@@ -103,11 +103,12 @@ func printStatus(w io.Writer, st agent.Status) {
 	}
 }
 
+// dash returns s escaped (printable), or "-" when empty.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return esc(s)
 }
 
 func progress(p state.Progress) string {
