@@ -185,6 +185,9 @@ func eventOf(err error) transport.Event {
 // mismatch (after the second download), a bad package, an image too
 // large, or an error marked Permanent.
 func permanent(err error) bool {
+	if errors.Is(err, download.ErrSlow) || errors.Is(err, download.ErrStall) {
+		return false // the link, not the version: the next check resumes
+	}
 	var pe *backoff.PermanentError
 	var p interface{ Permanent() bool }
 	return errors.As(err, new(*download.DigestError)) || errors.Is(err, download.ErrPackage) || errors.Is(err, download.ErrImageTooLarge) ||

@@ -101,6 +101,16 @@ func (s *SlotFile) Name() string { return s.name }
 // Size returns the slot capacity in bytes.
 func (s *SlotFile) Size() int64 { return s.size }
 
+// ReadAt implements io.ReaderAt over what was written (pending bytes are
+// written out first), so that a resumed download can re-hash the part
+// already in the slot before it trusts it.
+func (s *SlotFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := s.flush(); err != nil {
+		return 0, err
+	}
+	return s.f.ReadAt(p, off)
+}
+
 // WriteAt implements io.WriterAt. Writing past the slot's end is refused.
 // Whole pages at a page-aligned offset go straight to the file; the rest is
 // gathered into ChunkSize-aligned chunks.

@@ -135,7 +135,10 @@ func (f *fetcher) readError(actx, ctx context.Context, what string, err error) e
 		return fmt.Errorf("%s at %d bytes: %w (%s); check the link or raise download.stall_timeout", what, f.readAt, ErrStall, f.o.StallTimeout)
 	}
 	if c := context.Cause(actx); errors.Is(c, ErrSlow) {
-		return fmt.Errorf("%s at %d bytes: %w", what, f.readAt, c)
+		// Final for this download: a trickle fails in one window, not in
+		// max_retries of them. The agent counts it as one attempt and
+		// resumes from the journal at the next check.
+		return backoff.Permanent(fmt.Errorf("%s at %d bytes: %w", what, f.readAt, c))
 	}
 	var pe interface{ Permanent() bool }
 	if errors.As(err, &pe) && pe.Permanent() {

@@ -111,7 +111,7 @@ func TestHostileTrickle(t *testing.T) {
 		}
 		t.Logf("verdict after %v, %d bytes sent: %v", d, s.Served(), err)
 	})
-	t.Run("with retries", func(t *testing.T) {
+	t.Run("retries do not apply", func(t *testing.T) {
 		s, req := newServer(t, 1<<20)
 		s.SetRate(1)
 		o := testOptions(t)
@@ -121,12 +121,11 @@ func TestHostileTrickle(t *testing.T) {
 		defer cancel()
 		err, d := timed(ctx, o, req, destFile(t))
 		wantIs(t, err, ErrSlow)
-		wantIs(t, err, ErrNoProgress)
-		wantMatch(t, err, `3 attempts in a row each fetched less than 64KiB \(last: .*transfer rate [0-9] B/s over the last 500ms is below download\.min_rate 1KiB/s`)
-		if n := s.Requests(); n != 3 {
-			t.Errorf("server saw %d requests, want 3 (MaxRetries 2)", n)
+		wantMatch(t, err, `transfer rate [0-9] B/s over the last 500ms is below download\.min_rate 1KiB/s`)
+		if n := s.Requests(); n != 1 {
+			t.Errorf("server saw %d requests, want 1 (a trickle ends the download in one window)", n)
 		}
-		within(t, "verdict", d, 1400*time.Millisecond, 8*time.Second)
+		within(t, "verdict", d, 400*time.Millisecond, 5*time.Second)
 		t.Logf("verdict after %v, %d requests, %d bytes sent: %v", d, s.Requests(), s.Served(), err)
 	})
 	t.Run("off", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io/fs"
 	"os"
+	"ota-agent/platform/safefile"
 	"time"
 
 	"ota-agent/platform/atomicfile"
@@ -109,7 +110,7 @@ func checkStateLen(algo string, state []byte, offset int64) error {
 
 // loadJournal reads path; a missing file is (nil, nil).
 func loadJournal(path string) (*journal, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFileNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"ota-agent/platform/safefile"
 )
 
 // UnpackFile unpacks the staged package at path. Each image goes to
@@ -17,9 +17,9 @@ import (
 // which components this install takes), capped at limit bytes (limitName
 // names the cap in errors). Files of a failed unpack are removed.
 func UnpackFile(path string, p Plan, want func(component string) bool, dir string, limit int64, limitName string) (Unpacked, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := safefile.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
-		return Unpacked{}, fmt.Errorf("open staged package: %w", noFollow(err, path))
+		return Unpacked{}, fmt.Errorf("open staged package: %w", err)
 	}
 	defer f.Close()
 	if p.Name == "" {
@@ -69,19 +69,11 @@ func CreateExclusive(path string) (*os.File, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("remove old %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := safefile.OpenNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, noFollow(err, path))
+		return nil, fmt.Errorf("create image: %w", err)
 	}
 	return f, nil
-}
-
-// noFollow explains the error of an O_NOFOLLOW open of a symlink.
-func noFollow(err error, path string) error {
-	if errors.Is(err, unix.ELOOP) {
-		return fmt.Errorf("%s is a symlink; refusing to follow it (remove it)", path)
-	}
-	return err
 }
 
 // Stream is a Dest that unpacks the package it receives while it downloads,
@@ -172,6 +164,16 @@ func (s *Stream) stop(err error) {
 	s.pw.CloseWithError(err)
 	<-s.done
 	s.started = false
+}
+
+// ReadAt reads back a raw image (io.ReaderAt of the slot) so that a
+// resumed download re-hashes the prefix already written.
+func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
+	ra, ok := s.raw.(io.ReaderAt)
+	if !ok || s.mode == modeUnpack {
+		return 0, fmt.Errorf("unpack %s: the destination cannot be read back", s.plan.Name)
+	}
+	return ra.ReadAt(p, off)
 }
 
 // Sync implements Dest: a raw image syncs its slot; an unpacked one has

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"ota-agent/platform/safefile"
 )
 
 // FreeBytes returns the bytes an unprivileged writer may still use in the
@@ -70,22 +72,24 @@ func Remove(dir, component string) error {
 // fills up mid-way (ErrNoSpace) the file and its journal are removed, so
 // nothing half-written holds the space, and the next try starts from zero.
 func Stage(ctx context.Context, o Options, req Request, dir, component string, progress func(done, total int64)) (string, Result, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", Result{}, fmt.Errorf("staging directory: %w", err)
+	if err := safefile.MkdirOwned("download directory", dir, 0o700); err != nil {
+		return "", Result{}, err
 	}
 	p := StagePath(dir, component)
 	have := int64(0)
-	if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() {
+	st, err := os.Lstat(p)
+	switch {
+	case err == nil && st.Mode().IsRegular():
 		have = st.Size()
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return "", Result{}, err
 	}
 	if err := CheckSpace(dir, NeedBytes(req)-have); err != nil {
 		return "", Result{}, &Error{URL: redact(req.URL), Total: req.Size, Err: err}
 	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := safefile.OpenNoFollow(p, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return "", Result{}, fmt.Errorf("open staging file: %w", noFollow(err, p))
+		return "", Result{}, fmt.Errorf("open staging file: %w", err)
 	}
 	res, err := Fetch(ctx, o, req, f, progress)
 	if err == nil {
