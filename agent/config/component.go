@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"ota-agent/platform/serial"
 )
 
 var (
@@ -181,6 +183,8 @@ func (l *loader) checkABBoot(i int, c *Component) *Error {
 		return l.compErr(i, c, "ab.grubenv", "bootloader grub needs the absolute path of grubenv (e.g. \"/boot/grub/grubenv\")")
 	case ab.Attempts < 1:
 		return l.compErr(i, c, "ab.attempts", "%d is not allowed (use 1 or more boot attempts)", ab.Attempts)
+	case ab.Attempts > 9: // as flasher/ab.New
+		return l.compErr(i, c, "ab.attempts", "%d is not allowed (use 1 to 9 boot attempts; U-Boot counts them in one digit)", ab.Attempts)
 	case !filepath.IsAbs(ab.CmdlineFile):
 		return l.compErr(i, c, "ab.cmdline_file", "%q is not an absolute path (e.g. %q)", ab.CmdlineFile, DefaultCmdlineFile)
 	case len(ab.Reboot) > 0 && ab.Reboot[0] == "":
@@ -212,18 +216,62 @@ func (l *loader) checkSerial(i int, c *Component) *Error {
 	switch c.Type {
 	case "stm32":
 		key, m = "verify", oneOf(c.Verify, stm32Verify)
+		if m == "" {
+			key, m = checkSTM32(c)
+		}
 	case "ymodem":
 		key, m = "cli", oneOf(c.CLI, ymodemCLIs)
 		if m == "" && c.CLI == "none" && c.Command != "" {
 			key, m = "command", "applies only with cli = \"mxchip\""
 		}
+		if m == "" && c.CLI == "mxchip" && !reMXChipCommand.MatchString(strings.Join(strings.Fields(strings.ToUpper(c.Command)), " ")) {
+			key, m = "command", fmt.Sprintf("%q is not allowed (use FWUPDATE, DRIVERUPDATE, BOOTUPDATE or PARUPDATE -id N)", c.Command)
+		}
 	case "esp":
 		key, m = "chip", oneOf(c.Chip, espChips)
+	}
+	if m == "" {
+		key, m = checkEnter(c)
 	}
 	if m != "" {
 		return l.compErr(i, c, key, "%s", m)
 	}
 	return nil
+}
+
+// reMXChipCommand is what flasher/ymodem.NewTarget accepts as the MXChip
+// CLI command, upper-cased with single spaces.
+var reMXChipCommand = regexp.MustCompile(`^(FWUPDATE|DRIVERUPDATE|BOOTUPDATE|PARUPDATE -ID [0-9]+)$`)
+
+// checkSTM32 refuses the baud rates and flash addresses that
+// flasher/stm32.NewTarget refuses; it returns the key and the message.
+func checkSTM32(c *Component) (string, string) {
+	switch {
+	case c.Baud < 1200 || c.Baud > 4000000:
+		return "baud", fmt.Sprintf("%d is not allowed (use 1200 to 4000000; most STM32 bootloaders take at most 115200)", c.Baud)
+	case c.Address != 0 && (c.Address < 0x08000000 || c.Address%4 != 0):
+		return "address", fmt.Sprintf("%#x is not allowed (use a 4-aligned flash address, 0x08000000 and up)", uint64(c.Address))
+	}
+	return "", ""
+}
+
+// checkEnter parses enter as the serial targets do: an stm32flash -i
+// sequence, or for esp also classic, tight or none.
+func checkEnter(c *Component) (string, string) {
+	if c.Type == "esp" {
+		switch c.Enter {
+		case "", "none", "classic", "tight":
+			return "", ""
+		}
+		if _, _, err := serial.ParseSequences(c.Enter); err != nil {
+			return "enter", fmt.Sprintf("%q is not allowed (use classic, tight, none or an stm32flash -i sequence: %v)", c.Enter, err)
+		}
+		return "", ""
+	}
+	if _, _, err := serial.ParseSequences(c.Enter); err != nil {
+		return "enter", err.Error()
+	}
+	return "", ""
 }
 
 func (l *loader) checkFile(i int, c *Component) *Error {
