@@ -49,6 +49,12 @@ type Offer struct {
 	Payload []byte `json:"payload,omitempty"`
 	// Extra carries API-specific values the same client needs later (e.g. for its reports).
 	Extra map[string]string `json:"extra,omitempty"`
+	// Refused, when set, says why the API client turned this package down
+	// before policy (a status not accepted, an unmapped module, a delta
+	// from another version, an unsupported sign method or multi-file
+	// package, a module no component manages). The agent never installs
+	// such an offer; it shows it as a skip decision with this reason.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Device is what a client knows about the device when it polls.

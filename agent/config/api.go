@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // checkAPI checks the section of the configured API: its required keys and
@@ -66,7 +68,42 @@ func (l *loader) checkMXChip(c *Config) *Error {
 	if err := l.checkRef(c, "server.mxchip.mcu_component", m.MCUComponent, false); err != nil {
 		return err
 	}
-	return l.checkRef(c, "server.mxchip.wifi_component", m.WiFiComponent, false)
+	if err := l.checkRef(c, "server.mxchip.wifi_component", m.WiFiComponent, false); err != nil {
+		return err
+	}
+	return l.checkUnmanaged(m)
+}
+
+// checkUnmanaged checks the versions sent for modules no component manages:
+// short printable text, and only for a module without a component.
+func (l *loader) checkUnmanaged(m MXChip) *Error {
+	for _, f := range []struct{ key, v, comp string }{
+		{"server.mxchip.wifi_version", m.WiFiVersion, m.WiFiComponent},
+		{"server.mxchip.mcu_version", m.MCUVersion, m.MCUComponent},
+	} {
+		switch {
+		case f.v == "":
+		case f.comp != "":
+			return l.at(f.key, "is only for a module no component manages; the component's own version is sent")
+		case !plainText(f.v, 128):
+			return l.at(f.key, "%q must be 1 to 128 printable characters without spaces at either end", f.v)
+		}
+	}
+	return nil
+}
+
+// plainText reports whether s is at most n printable characters with no
+// leading or trailing white space.
+func plainText(s string, n int) bool {
+	if len(s) > n || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *loader) checkUpgradeLink(c *Config) *Error {
@@ -82,6 +119,9 @@ func (l *loader) checkUpgradeLink(c *Config) *Error {
 		if m := oneOf(u.Arch, arches); m != "" {
 			return l.at("server.upgradelink.arch", "%s (kind lnx requires it)", m)
 		}
+	}
+	if u.AppointVersionCode < 0 || u.AppointVersionCode > 1<<31-1 {
+		return l.at("server.upgradelink.appoint_version_code", "%d is not a versionCode (use 0 for the latest, or a positive integer)", u.AppointVersionCode)
 	}
 	if err := l.checkRef(c, "server.upgradelink.component", u.Component, true); err != nil {
 		return err
@@ -102,6 +142,9 @@ func (l *loader) checkAliyun(c *Config) *Error {
 	}
 	if m := checkURL(a.Endpoint, c.Server.InsecureHTTP); m != "" {
 		return l.at("server.aliyun.endpoint", "%s", m)
+	}
+	if a.IotInstanceID != "" && !plainText(a.IotInstanceID, 128) {
+		return l.at("server.aliyun.iot_instance_id", "%q must be printable, without spaces at either end (e.g. \"iot-cn-0pp1n8t****\")", a.IotInstanceID)
 	}
 	if len(a.AcceptStatus) == 0 {
 		return l.at("server.aliyun.accept_status", "is empty (use e.g. [1, -1]: verified or needing no verification)")

@@ -17,6 +17,7 @@ type Config struct {
 	Server     Server      `toml:"server"`
 	Policy     Policy      `toml:"policy"`
 	Download   Download    `toml:"download"`
+	Security   Security    `toml:"security"`
 	Components []Component `toml:"component"`
 
 	// Path is the file the configuration was read from.
@@ -60,6 +61,10 @@ type MXChip struct {
 	TokenFile     string `toml:"token_file"`
 	MCUComponent  string `toml:"mcu_component"`
 	WiFiComponent string `toml:"wifi_component"`
+	// WiFiVersion and MCUVersion are sent for a module no component
+	// manages (wifi_component or mcu_component unset); "" sends "0".
+	WiFiVersion string `toml:"wifi_version"`
+	MCUVersion  string `toml:"mcu_version"`
 
 	Token string `toml:"-"` // read from TokenFile; secret
 }
@@ -72,6 +77,9 @@ type UpgradeLink struct {
 	Key           string `toml:"key"`
 	Arch          string `toml:"arch"`
 	Component     string `toml:"component"`
+	// AppointVersionCode pins the target versionCode the server should
+	// offer; 0 asks for the latest.
+	AppointVersionCode int64 `toml:"appoint_version_code"`
 
 	SecretKey string `toml:"-"` // read from SecretKeyFile; secret
 }
@@ -84,7 +92,8 @@ type Aliyun struct {
 	AccessKeySecretFile string            `toml:"access_key_secret_file"`
 	ProductKey          string            `toml:"product_key"`
 	AcceptStatus        []int             `toml:"accept_status"`
-	Modules             map[string]string `toml:"modules"` // ModuleName → component
+	Modules             map[string]string `toml:"modules"`         // ModuleName → component
+	IotInstanceID       string            `toml:"iot_instance_id"` // enterprise instances; "" = the public instance
 
 	AccessKeySecret string `toml:"-"` // read from AccessKeySecretFile; secret
 }
@@ -98,6 +107,10 @@ type Policy struct {
 	PromptTimeout      Duration `toml:"prompt_timeout"`       // 0 = wait for approve
 	Window             Window   `toml:"window"`               // "02:00-05:00" local time, "" = any time
 	MaxAttempts        int      `toml:"max_attempts"`
+	// Unorderable is what happens to an offer that cannot be ordered
+	// against the current version while allow_downgrade is false: "skip"
+	// (the default) or "hold" (wait for ota-agent approve).
+	Unorderable string `toml:"unorderable"`
 }
 
 // Download is [download] (SPEC §4).

@@ -14,6 +14,7 @@ const (
 	DefaultVersionScheme        = "auto"
 	DefaultUpgradeType          = "silent"
 	DefaultPrompt               = "hold"
+	DefaultUnorderable          = "skip"
 	DefaultMaxAttempts          = 3
 	DefaultStallTimeout         = 60 * time.Second
 	DefaultMaxRetries           = 8
@@ -53,6 +54,7 @@ func defaultPolicy() Policy {
 		VersionScheme:      DefaultVersionScheme,
 		DefaultUpgradeType: DefaultUpgradeType,
 		Prompt:             DefaultPrompt,
+		Unorderable:        DefaultUnorderable,
 		MaxAttempts:        DefaultMaxAttempts,
 	}
 }

@@ -74,9 +74,10 @@ func specWant() *config.Config {
 				AccessKeySecretFile: "/etc/ota-agent/aliyun.secret", ProductKey: "a19mzPZabcd", AcceptStatus: []int{1, -1},
 				Modules: map[string]string{"default": "rootfs", "ble": "mcu"}},
 		},
-		Policy: config.Policy{VersionScheme: "auto", DefaultUpgradeType: "silent", Prompt: "hold", MaxAttempts: 3},
+		Policy: config.Policy{VersionScheme: "auto", DefaultUpgradeType: "silent", Prompt: "hold", MaxAttempts: 3, Unorderable: "skip"},
 		Download: config.Download{StallTimeout: config.Duration{Duration: 60 * time.Second}, MaxRetries: 8, Budget: 3,
 			MinRate: 1 << 10, MinRateWindow: config.Duration{Duration: time.Minute}, TimeBudget: config.Duration{Duration: 6 * time.Hour}, MaxSize: 4 << 30},
+		Security: config.Security{SignatureSuffix: ".minisig"},
 		Components: []config.Component{
 			{Name: "rootfs", Type: "ab", Version: "1.0.0", AB: &config.AB{
 				Slots: map[string]string{"A": "/dev/mmcblk0p2", "B": "/dev/mmcblk0p3"}, Bootloader: "uboot",

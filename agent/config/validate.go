@@ -17,6 +17,7 @@ var (
 	versionSchemes = []string{"auto", "semver", "date", "numeric", "opaque"}
 	upgradeTypes   = []string{"prompt", "silent", "forced"}
 	prompts        = []string{"hold", "apply", "skip"}
+	unorderables   = []string{"skip", "hold"}
 	aliyunStatuses = []int{-1, 0, 1, 2, 3}
 )
 
@@ -31,7 +32,7 @@ func oneOf(v string, allowed []string) string {
 // validate checks every value; the first problem is returned.
 func (l *loader) validate(c *Config) error {
 	checks := []func(*Config) *Error{
-		l.checkDevice, l.checkServer, l.checkPolicy, l.checkDownload,
+		l.checkDevice, l.checkServer, l.checkPolicy, l.checkDownload, l.checkSecurity,
 		l.checkComponents, l.checkAPI,
 	}
 	for _, check := range checks {
@@ -113,6 +114,7 @@ func (l *loader) checkPolicy(c *Config) *Error {
 		{"policy.version_scheme", p.VersionScheme, versionSchemes},
 		{"policy.default_upgrade_type", p.DefaultUpgradeType, upgradeTypes},
 		{"policy.prompt", p.Prompt, prompts},
+		{"policy.unorderable", p.Unorderable, unorderables},
 	} {
 		if m := oneOf(f.v, f.allowed); m != "" {
 			return l.at(f.key, "%s", m)

@@ -64,7 +64,7 @@ func Decide(p config.Policy, in Input) Decision {
 // rule is one step of SPEC §3: it fires when it returns a non-empty reason.
 type rule func(p config.Policy, in Input, v, cur string) (Action, string)
 
-var rules = []rule{wellFormed, known, same, failed, minVersion, downgrade, delta, upgradeType}
+var rules = []rule{wellFormed, refused, known, same, failed, minVersion, downgrade, delta, upgradeType}
 
 func decide(p config.Policy, in Input, v, cur string) (Action, string) {
 	for _, r := range rules {
@@ -73,6 +73,15 @@ func decide(p config.Policy, in Input, v, cur string) (Action, string) {
 		}
 	}
 	return Skip, "no rule applies" // unreachable: upgradeType always decides
+}
+
+// Rule 0b: the API client turned the package down before policy (its
+// status, module, sign method, …); Offer.Refused says why.
+func refused(_ config.Policy, in Input, _, _ string) (Action, string) {
+	if why := strings.TrimSpace(in.Offer.Refused); why != "" {
+		return Skip, "turned down by the API client: " + why
+	}
+	return "", ""
 }
 
 // Rule 1: no component of that name.
@@ -116,16 +125,40 @@ func minVersion(p config.Policy, in Input, _, cur string) (Action, string) {
 	return "", ""
 }
 
-// Rule 5: a downgrade without allow_downgrade. Versions that cannot be
-// ordered (opaque schemes) are not known to be older and pass.
-func downgrade(p config.Policy, _ Input, v, cur string) (Action, string) {
-	if p.AllowDowngrade {
+// Rule 5: a downgrade without allow_downgrade. An offer that cannot be
+// ordered against the current version is not known to be newer: it is
+// skipped, or held for ota-agent approve when policy.unorderable is "hold"
+// (never installed silently). An unknown current version (a component
+// never installed, with neither version nor version_command) orders
+// nothing and passes.
+func downgrade(p config.Policy, in Input, v, cur string) (Action, string) {
+	if p.AllowDowngrade || cur == "" {
 		return "", ""
 	}
-	if c, err := Compare(p.VersionScheme, v, cur); err == nil && c < 0 {
+	c, err := Compare(p.VersionScheme, v, cur)
+	switch {
+	case err != nil:
+		return unorderable(p, in, cur, err)
+	case c < 0:
 		return Skip, fmt.Sprintf("older than current %s and allow_downgrade is false", cur)
 	}
 	return "", ""
+}
+
+// unorderable decides an offer Compare cannot order against cur.
+func unorderable(p config.Policy, in Input, cur string, err error) (Action, string) {
+	scheme := p.VersionScheme
+	if scheme == "" {
+		scheme = "auto"
+	}
+	why := fmt.Sprintf("cannot tell whether it is newer than current %s under version_scheme %s: %s", cur, scheme, cause(err))
+	if p.Unorderable != "hold" {
+		return Skip, why + "; set policy.allow_downgrade = true to install anyway, or policy.unorderable = \"hold\" to approve by hand"
+	}
+	if in.Approved {
+		return "", "" // approved by hand: the remaining rules decide
+	}
+	return Hold, why + "; waiting for ota-agent approve (policy.unorderable is hold)"
 }
 
 // Rule 6: a delta package built against another version.

@@ -69,9 +69,24 @@ func TestDecide(t *testing.T) {
 		{name: "5 downgrade allowed", policy: func(p *config.Policy) { p.AllowDowngrade = true },
 			in:     policy.Input{Offer: offer("1.9.0", transport.Forced), Known: true, Current: "2.0.0"},
 			action: policy.Install, reason: "forced: install now"},
-		{name: "5 opaque versions pass", policy: func(p *config.Policy) { p.VersionScheme = "opaque" },
+		{name: "5 opaque versions are not known to be newer", policy: func(p *config.Policy) { p.VersionScheme = "opaque" },
+			in:     policy.Input{Offer: offer("b", transport.Forced), Known: true, Current: "a"},
+			action: policy.Skip, reason: `cannot tell whether it is newer than current a under version_scheme opaque: "b" and "a" differ and scheme opaque only tells equal from different; set policy.allow_downgrade = true to install anyway, or policy.unorderable = "hold" to approve by hand`},
+		{name: "5 opaque with allow_downgrade installs", policy: func(p *config.Policy) { p.VersionScheme = "opaque"; p.AllowDowngrade = true },
 			in:     policy.Input{Offer: offer("b", transport.Forced), Known: true, Current: "a"},
 			action: policy.Install, reason: "forced: install now"},
+		{name: "5 unorderable SnapX (auto)", in: policy.Input{Offer: offer("SnapX_V16.45.47", ""), Known: true, Current: "SnapX_V16.45.48"},
+			action: policy.Skip, reason: `cannot tell whether it is newer than current SnapX_V16.45.48 under version_scheme auto: "SnapX_V16.45.47" and "SnapX_V16.45.48" are neither both semver nor both dated (scheme auto); set policy.allow_downgrade = true to install anyway, or policy.unorderable = "hold" to approve by hand`},
+		{name: "5 unorderable held", policy: func(p *config.Policy) { p.Unorderable = "hold" },
+			in:     policy.Input{Offer: offer("SnapX_V16.45.47", ""), Known: true, Current: "SnapX_V16.45.48"},
+			action: policy.Hold, reason: `cannot tell whether it is newer than current SnapX_V16.45.48 under version_scheme auto: "SnapX_V16.45.47" and "SnapX_V16.45.48" are neither both semver nor both dated (scheme auto); waiting for ota-agent approve (policy.unorderable is hold)`},
+		{name: "5 unorderable held then approved", policy: func(p *config.Policy) { p.Unorderable = "hold" },
+			in:     policy.Input{Offer: offer("SnapX_V16.45.47", ""), Known: true, Current: "SnapX_V16.45.48", Approved: true},
+			action: policy.Install, reason: "silent: install now"},
+		{name: "5 unknown current passes", in: policy.Input{Offer: offer("SnapX_V16.45.47", ""), Known: true, Current: ""},
+			action: policy.Install, reason: "silent: install now"},
+		{name: "0b refused by the API client", in: policy.Input{Offer: withRefused(offer("2.0.0", transport.Forced), "status 0 is not in accept_status"), Current: "1.0.0"},
+			action: policy.Skip, reason: "turned down by the API client: status 0 is not in accept_status"},
 		{name: "6 delta from another version", in: policy.Input{Offer: withSrc(offer("1.2", transport.Forced), "1.0"), Known: true, Current: "1.1"},
 			action: policy.Skip, reason: "delta from 1.0 but current is 1.1"},
 		{name: "6 delta matches", in: policy.Input{Offer: withSrc(offer("1.2", transport.Forced), "1.1\n"), Known: true, Current: "1.1"},
@@ -138,6 +153,39 @@ func TestDecide(t *testing.T) {
 
 func withMin(o transport.Offer, m string) transport.Offer { o.MinVersion = m; return o }
 func withSrc(o transport.Offer, s string) transport.Offer { o.SrcVersion = s; return o }
+func withRefused(o transport.Offer, why string) transport.Offer {
+	o.Refused = why
+	return o
+}
+
+// TestUnorderableNeverSilent: an offer that cannot be ordered against the
+// current version is never installed under any scheme while
+// allow_downgrade is false (issue 16 item 1).
+func TestUnorderableNeverSilent(t *testing.T) {
+	pairs := [][2]string{
+		{"SnapX_V16.45.47", "SnapX_V16.45.48"},
+		{"Brave 8_20231107_V9.9.9", "Brave 8_20231107_Vx.2.4"},
+	}
+	for _, scheme := range policy.Schemes {
+		for _, pr := range pairs {
+			p := basePolicy()
+			p.VersionScheme = scheme
+			for _, typ := range []transport.UpgradeType{transport.Default, transport.Silent, transport.Forced} {
+				d := policy.Decide(p, policy.Input{Offer: offer(pr[0], typ), Known: true, Current: pr[1], Now: at1200})
+				if d.Action != policy.Skip || !strings.Contains(d.Reason, "cannot tell whether it is newer") {
+					t.Errorf("scheme %s: Decide(%q over %q, %s) = %s: %s, want skip: cannot tell…", scheme, pr[0], pr[1], typeName(typ), d.Action, d.Reason)
+				}
+			}
+		}
+	}
+}
+
+func typeName(t transport.UpgradeType) string {
+	if t == "" {
+		return "default"
+	}
+	return string(t)
+}
 
 // TestDecisionJSON pins the persisted field names and action values.
 func TestDecisionJSON(t *testing.T) {
