@@ -23,6 +23,9 @@ type scheme interface {
 func newScheme(cfg Config, slots []string) (scheme, error) {
 	switch cfg.Scheme {
 	case "rauc":
+		if cfg.Bootloader == "grub" {
+			return raucGrub{slots: slots}, nil
+		}
 		return rauc{slots: slots, attempts: cfg.Attempts}, nil
 	case "mender":
 		return newMender(cfg, slots)
@@ -43,7 +46,7 @@ const (
 // LeftVar returns the rauc attempts variable of slot, e.g. BOOT_B_LEFT.
 func LeftVar(slot string) string { return "BOOT_" + slot + "_LEFT" }
 
-// rauc is RAUC's U-Boot convention (contrib/uboot.sh, src/bootchooser.c).
+// rauc is RAUC's U-Boot convention (on GRUB see raucGrub) (contrib/uboot.sh, src/bootchooser.c).
 type rauc struct {
 	slots    []string
 	attempts int

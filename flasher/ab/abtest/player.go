@@ -20,6 +20,10 @@ import (
 //   - rauc (contrib/uboot.sh): the first slot in BOOT_ORDER with attempts
 //     left is decremented and booted; with none left all counters are reset
 //     and the board resets, which boots the first slot again.
+//   - rauc on GRUB (contrib/grub.conf): ORDER is walked, every slot looked
+//     at gets <slot>_TRY=1, the first that had _OK=1 and _TRY=0 boots; with
+//     none, the TRY of good slots is cleared and the rescue entry boots
+//     (an error here).
 //   - mender on U-Boot (bootcount_env.c, altbootcmd): with
 //     upgrade_available=1, bootcount++; beyond bootlimit the other partition
 //     is chosen and upgrade_available cleared.
@@ -30,9 +34,12 @@ func (r *Rig) Boot(ctx context.Context) (string, error) {
 	var slot string
 	err := r.update(ctx, func(v map[string]string) error {
 		var err error
-		if r.rc.Scheme == "mender" {
+		switch {
+		case r.rc.Scheme == "mender":
 			slot, err = r.bootMender(v)
-		} else {
+		case r.rc.Bootloader == "grub":
+			slot, err = bootRaucGrub(v)
+		default:
 			slot, err = r.bootRauc(v)
 		}
 		return err
@@ -60,6 +67,31 @@ func (r *Rig) bootRauc(v map[string]string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("rauc: no bootable slot in BOOT_ORDER=%q", v[ab.VarBootOrder])
+}
+
+func bootRaucGrub(v map[string]string) (string, error) {
+	defaults := map[string]string{ab.VarOrder: "A B", "A_OK": "0", "B_OK": "0", "A_TRY": "0", "B_TRY": "0"}
+	for k, d := range defaults { // `set X=...` before load_env, saved by save_env
+		if _, ok := v[k]; !ok {
+			v[k] = d
+		}
+	}
+	for _, s := range strings.Fields(v[ab.VarOrder]) {
+		if s != "A" && s != "B" {
+			continue
+		}
+		ok, try := v[ab.OKVar(s)], v[ab.TryVar(s)]
+		v[ab.TryVar(s)] = "1"
+		if ok == "1" && try == "0" {
+			return s, nil
+		}
+	}
+	for _, s := range []string{"A", "B"} {
+		if v[ab.OKVar(s)] == "1" && v[ab.TryVar(s)] == "1" {
+			v[ab.TryVar(s)] = "0"
+		}
+	}
+	return "", fmt.Errorf("rauc grub.conf: no slot in ORDER=%q has _OK=1 and _TRY=0; booting the rescue entry", v[ab.VarOrder])
 }
 
 func (r *Rig) bootMender(v map[string]string) (string, error) {

@@ -71,6 +71,9 @@ func (r *Rig) factoryVars() map[string]string {
 		return map[string]string{ab.VarMenderPart: "2", ab.VarMenderPartHex: "2", ab.VarUpgradeAvailable: "0",
 			ab.VarBootcount: "0", ab.VarBootlimit: "1", "bootcmd": "run mender_setup; run mmcboot"}
 	}
+	if r.rc.Bootloader == "grub" { // RAUC's documented initial grubenv
+		return map[string]string{ab.VarOrder: "A B", ab.OKVar("A"): "1", ab.TryVar("A"): "0", ab.OKVar("B"): "1", ab.TryVar("B"): "0"}
+	}
 	n := fmt.Sprint(r.rc.Attempts)
 	return map[string]string{ab.VarBootOrder: "A B", ab.LeftVar("A"): n, ab.LeftVar("B"): n, "bootcmd": "run ab_boot"}
 }
