@@ -79,7 +79,7 @@ func TestRaucGrubWritesRaucVariables(t *testing.T) {
 	if err := tgt.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	editenv(t, rauc, "set", "B_OK=0", "B_TRY=0")                // mark-bad B
+	editenv(t, rauc, "set", "B_OK=0", "B_TRY=0")              // mark-bad B
 	editenv(t, rauc, "set", "A_OK=1", "A_TRY=0", "ORDER=A B") // mark-active A
 	same("rollback")
 
