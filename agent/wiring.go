@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"ota-agent/agent/config"
+	"ota-agent/agent/policy"
 	"ota-agent/flasher"
 	"ota-agent/flasher/ab"
 	"ota-agent/flasher/esprom"
@@ -59,9 +60,15 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 			ep = s.BaseURL
 		}
 		return aliyun.New(aliyun.Config{Endpoint: ep, Region: y.Region, AccessKeyID: y.AccessKeyID, AccessKeySecret: y.AccessKeySecret,
-			ProductKey: y.ProductKey, AcceptStatus: y.AcceptStatus, Modules: y.Modules, Client: hc, Log: log}), nil
+			ProductKey: y.ProductKey, AcceptStatus: y.AcceptStatus, Modules: y.Modules, IotInstanceID: y.IotInstanceID,
+			Compare: compareUnder(cfg.Policy.VersionScheme), Client: hc, Log: log}), nil
 	}
 	return nil, fmt.Errorf("server.api %q is not supported (want akaso, mxchip, upgradelink or aliyun)", s.API)
+}
+
+// compareUnder orders two versions under a policy.version_scheme.
+func compareUnder(scheme string) func(a, b string) (int, error) {
+	return func(a, b string) (int, error) { return policy.Compare(scheme, a, b) }
 }
 
 // NewTargets builds the target of every configured component. A component

@@ -19,12 +19,16 @@ const (
 
 // Check implements transport.API: it lists the product's packages page by
 // page and returns at most one offer per configured module: the newest
-// acceptable package (latest UtcCreate, then the later one in the list).
+// acceptable package by version (Config.Compare), upload time (UtcCreate)
+// breaking ties and deciding only between versions that cannot be ordered,
+// then the later one in the list.
 // A package is acceptable when its module maps to a component, its Status is
 // in AcceptStatus, its DestVersion differs from the current version, it is
 // a full package (Type 0) or a delta (Type 1) whose SrcVersion is the current
-// version, and its SignMethod is MD5 or SHA256 with a well-formed digest.
-// Packages turned down are logged with the reason.
+// version, it is a single file, and its SignMethod is MD5 or SHA256 with a
+// well-formed digest. A package turned down for any other reason than
+// being the current version comes back as an offer with Refused set, so
+// `check` and `status` show it with the reason.
 func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.Offer, error) {
 	if err := c.validate("check"); err != nil {
 		return nil, err
@@ -35,25 +39,58 @@ func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.O
 	}
 	best := map[string]Firmware{}
 	var order []string
+	var refused []transport.Offer
 	for _, fw := range all {
 		comp, why := c.accepts(fw, dev)
 		if why != "" {
 			c.log.Info("package turned down", "id", string(fw.FirmwareID), "version", string(fw.DestVersion), "module", fw.ModuleName, "reason", why)
+			if why != current {
+				refused = append(refused, refusedOffer(comp, fw, why))
+			}
 			continue
 		}
 		old, seen := best[comp]
 		if !seen {
 			order = append(order, comp)
 		}
-		if !seen || fw.UtcCreate >= old.UtcCreate {
+		if !seen || c.newer(fw, old) {
 			best[comp] = fw
 		}
 	}
-	offers := make([]transport.Offer, 0, len(order))
+	offers := make([]transport.Offer, 0, len(order)+len(refused))
 	for _, comp := range order {
 		offers = append(offers, offer(comp, best[comp]))
 	}
-	return offers, nil
+	return append(offers, refused...), nil
+}
+
+// newer reports whether fw should replace old as the module's offer: a
+// higher version under Config.Compare; for equal or unorderable versions
+// (or no Compare), a later or equal upload time.
+func (c *Client) newer(fw, old Firmware) bool {
+	if c.cfg.Compare != nil {
+		n, err := c.cfg.Compare(strings.TrimSpace(string(fw.DestVersion)), strings.TrimSpace(string(old.DestVersion)))
+		if err == nil && n != 0 {
+			return n > 0
+		}
+	}
+	return fw.UtcCreate >= old.UtcCreate
+}
+
+// current is accepts' reason for a package of the version the device runs:
+// not an offer at all, so not shown.
+const current = "already at this version"
+
+// refusedOffer is the offer shown for a package turned down before policy.
+func refusedOffer(comp string, fw Firmware, why string) transport.Offer {
+	return transport.Offer{
+		Component: comp,
+		Version:   strings.TrimSpace(string(fw.DestVersion)),
+		Size:      int64(fw.FirmwareSize),
+		ID:        string(fw.FirmwareID),
+		Extra:     map[string]string{"module": fw.ModuleName, "name": fw.FirmwareName},
+		Refused:   why,
+	}
 }
 
 // list fetches every page of ListOTAFirmware.
@@ -84,7 +121,8 @@ func (c *Client) list(ctx context.Context) ([]Firmware, error) {
 	}
 }
 
-// accepts returns the component fw is for, or why it is turned down.
+// accepts returns the component fw is for and, when it is turned down,
+// why (current when it is the version the device runs).
 func (c *Client) accepts(fw Firmware, dev transport.Device) (component, why string) {
 	module := strings.TrimSpace(fw.ModuleName)
 	if module == "" {
@@ -98,18 +136,26 @@ func (c *Client) accepts(fw Firmware, dev transport.Device) (component, why stri
 	dest := strings.TrimSpace(string(fw.DestVersion))
 	switch {
 	case !c.accept[int(fw.Status)]:
-		return "", fmt.Sprintf("status %d is not in accept_status", fw.Status)
+		return comp, fmt.Sprintf("status %d is not in accept_status", fw.Status)
 	case dest == cur:
-		return "", "already at " + dest
+		return comp, current
 	case fw.Type == 1 && strings.TrimSpace(string(fw.SrcVersion)) != cur:
-		return "", fmt.Sprintf("delta from %q, have %q", strings.TrimSpace(string(fw.SrcVersion)), cur)
+		return comp, fmt.Sprintf("delta from %q, have %q", strings.TrimSpace(string(fw.SrcVersion)), cur)
 	case fw.Type != 0 && fw.Type != 1:
-		return "", fmt.Sprintf("unknown package type %d", fw.Type)
+		return comp, fmt.Sprintf("unknown package type %d", fw.Type)
+	case multiFile(fw):
+		return comp, "a multi-file package (MultiFiles, no single FirmwareSign); multi-file packages are not supported: upload one file per package and module"
 	}
 	if _, _, err := digest(fw.SignMethod, fw.FirmwareSign); err != nil {
-		return "", err.Error()
+		return comp, err.Error()
 	}
 	return comp, ""
+}
+
+// multiFile reports whether fw is a multi-file package: ListOTAFirmware
+// gives FirmwareSign and FirmwareSize only for single-file packages.
+func multiFile(fw Firmware) bool {
+	return len(fw.MultiFiles) > 0 || (strings.TrimSpace(fw.FirmwareSign) == "" && fw.FirmwareSize == 0)
 }
 
 // digest returns the MD5 or SHA-256 of the package, lower case.

@@ -28,6 +28,10 @@ type Config struct {
 	ProductKey      string            // lists only this product's packages; "" = every package of the account
 	AcceptStatus    []int             // package Status values offered; nil = {1 verified, -1 no verification needed}
 	Modules         map[string]string // ModuleName → component; the empty ModuleName is "default"
+	IotInstanceID   string            // IotInstanceId of an enterprise instance; "" = the public instance (left out)
+	// Compare orders two DestVersions under the version scheme (-1, 0, +1,
+	// or an error when they cannot be ordered); nil orders by upload time.
+	Compare func(a, b string) (int, error)
 
 	Client *http.Client     // nil: a client with a 60 s timeout; https→http redirects are refused unless it sets CheckRedirect
 	Log    *slog.Logger     // nil: discard
@@ -111,6 +115,9 @@ func (c *Client) call(ctx context.Context, op, action string, params map[string]
 	if c.cfg.Region != "" {
 		p["RegionId"] = c.cfg.Region
 	}
+	if c.cfg.IotInstanceID != "" {
+		p["IotInstanceId"] = c.cfg.IotInstanceID
+	}
 	for k, v := range params {
 		p[k] = v
 	}
@@ -121,6 +128,12 @@ func (c *Client) call(ctx context.Context, op, action string, params map[string]
 		return &transport.Error{API: api, Op: op, Msg: "bad endpoint " + strconv.Quote(c.cfg.Endpoint), Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
+	// A signed request is never sent twice: its nonce is spent once it
+	// reaches the server. Go's transport silently resends an idempotent
+	// request when a reused keep-alive connection turns out dead; a fresh
+	// connection per call (closed after the answer) rules that out, and a
+	// dropped call fails here to be retried with a new nonce.
+	req.Close = true
 	c.log.Debug("request", "action", action, "url", redact(req.URL))
 	resp, err := c.hc.Do(req)
 	if err != nil {

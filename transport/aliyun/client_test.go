@@ -166,18 +166,46 @@ func TestSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
+	refused := map[string]string{}
 	for _, o := range got {
+		if o.Refused != "" {
+			refused[o.ID] = o.Component + ": " + o.Refused
+			continue
+		}
 		ids = append(ids, o.ID)
 	}
 	if diff := cmp.Diff([]string{"new"}, ids); diff != "" {
 		t.Errorf("offered ids (-want +got):\n%s", diff)
 	}
+	// Every package turned down before policy comes back with its reason
+	// (issue 16 item 10); the current version does not.
+	wantRefused := map[string]string{
+		"unverified":      "rootfs: status 3 is not in accept_status",
+		"delta-wrong-src": `mcu: delta from "0.9", have "1.0.0"`,
+		"unknown-module":  `: module "wifi" is not in [server.aliyun] modules`,
+		"bad-method":      `gps: SignMethod "SM3" is not MD5 or SHA256`,
+		"type2":           "gps: unknown package type 2",
+	}
+	if diff := cmp.Diff(wantRefused, refused); diff != "" {
+		t.Errorf("refused offers (-want +got):\n%s", diff)
+	}
 	// accept_status 3 lets the unverified one through; it is newest.
 	c = aliyun.New(withStatus(e.cfg, 3, 1))
 	got, err = c.Check(t.Context(), device("1.0.0", "1.0.0"))
-	if err != nil || len(got) != 1 || got[0].ID != "unverified" {
+	if got = accepted(got); err != nil || len(got) != 1 || got[0].ID != "unverified" {
 		t.Errorf("with accept_status [3 1]: Check = %+v, %v; want the unverified package", got, err)
 	}
+}
+
+// accepted drops the offers turned down before policy.
+func accepted(offers []transport.Offer) []transport.Offer {
+	var out []transport.Offer
+	for _, o := range offers {
+		if o.Refused == "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func withStatus(cfg aliyun.Config, st ...int) aliyun.Config {

@@ -141,8 +141,8 @@ func TestSamples(t *testing.T) {
 	e, c := setup(t, false, func(c *aliyun.Config) { c.AcceptStatus = []int{0} })
 	e.srv.Enqueue("ListOTAFirmware", aliyuntest.Answer{Body: aliyuntest.SampleTuyaList})
 	got, err := c.Check(t.Context(), device("1", "1.0.0"))
-	if err != nil || len(got) != 0 {
-		t.Errorf("Tuya sample: Check = %+v, %v; want no offers (masked digest)", got, err)
+	if err != nil || len(accepted(got)) != 0 || len(got) != 1 || !strings.Contains(got[0].Refused, "FirmwareSign") {
+		t.Errorf("Tuya sample: Check = %+v, %v; want one offer refused for its masked digest", got, err)
 	}
 	// The Alibaba sample: a full package for default and a delta for ble.
 	e, c = setup(t, false, nil)

@@ -1,7 +1,9 @@
 package aliyuntest
 
 import (
+	"crypto/md5"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"unicode"
@@ -47,12 +49,28 @@ func (s *Server) list(p map[string]string) map[string]any {
 }
 
 func info(fw Firmware) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"FirmwareId": fw.ID, "FirmwareName": fw.Name, "FirmwareDesc": fw.Desc, "SrcVersion": fw.SrcVersion,
 		"DestVersion": fw.DestVersion, "FirmwareSign": fw.Sign, "SignMethod": fw.SignMethod, "FirmwareSize": fw.Size,
 		"ModuleName": fw.ModuleName, "ProductKey": fw.ProductKey, "ProductName": fw.ProductName, "Status": fw.Status,
 		"Type": fw.Type, "UtcCreate": fw.UtcCreate, "UtcModified": fw.UtcCreate,
 	}
+	if fw.Files != nil { // only single-file packages carry these
+		delete(m, "FirmwareSign")
+		delete(m, "SignMethod")
+		delete(m, "FirmwareSize")
+	}
+	return m
+}
+
+// multiFiles is the MultiFiles of a query answer.
+func multiFiles(fw Firmware) []any {
+	out := []any{}
+	for _, f := range fw.Files {
+		sum := md5.Sum(f.Data)
+		out = append(out, map[string]any{"Name": f.Name, "Size": len(f.Data), "FileMd5": hex.EncodeToString(sum[:]), "SignValue": hex.EncodeToString(sum[:])})
+	}
+	return out
 }
 
 // query answers QueryOTAFirmware with a freshly presigned FirmwareUrl.
@@ -66,9 +84,11 @@ func (s *Server) query(p map[string]string) map[string]any {
 	for _, fw := range s.fws {
 		if fw.ID == id {
 			m := info(fw)
-			m["FirmwareUrl"] = s.presign(fw)
+			if fw.Files == nil {
+				m["FirmwareUrl"] = s.presign(fw)
+			}
 			m["VerifyProgress"] = 100
-			m["MultiFiles"] = []any{}
+			m["MultiFiles"] = multiFiles(fw)
 			return map[string]any{"RequestId": requestID(), "Success": true, "Code": "", "FirmwareInfo": m}
 		}
 	}

@@ -24,6 +24,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p map[string]s
 			"Message": e.msg, "Recommend": "https://api.aliyun.com/troubleshoot?q=" + e.code})
 		return e.status, e.code
 	}
+	if s.dropped(w, p["Action"]) {
+		return 0, "dropped"
+	}
 	s.mu.Lock()
 	q := s.queue[p["Action"]]
 	if len(q) > 0 {
@@ -55,6 +58,26 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p map[string]s
 		writeJSON(w, http.StatusOK, ans)
 	}
 	return http.StatusOK, code
+}
+
+// dropped closes the connection without an answer when DropNext asked.
+func (s *Server) dropped(w http.ResponseWriter, action string) bool {
+	s.mu.Lock()
+	drop := s.drop[action] > 0
+	if drop {
+		s.drop[action]--
+	}
+	s.mu.Unlock()
+	if !drop {
+		return false
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return true
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // gateway runs the checks of the POP gateway, in its order.

@@ -59,6 +59,15 @@ type Firmware struct {
 	Size        int64  // 0 = len(Data)
 	UtcCreate   string // "" = now
 	Data        []byte // the file served at the presigned URL
+	// Files makes a multi-file package: listed without FirmwareSign,
+	// SignMethod and FirmwareSize, queried with MultiFiles (Data unused).
+	Files []File
+}
+
+// File is one file of a multi-file package.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // Answer is a canned reply, sent verbatim once the request has passed the
@@ -90,6 +99,7 @@ type Server struct {
 	mu     sync.Mutex
 	fws    []Firmware
 	queue  map[string][]Answer
+	drop   map[string]int
 	nonces map[string]bool
 	reqs   []Request
 }
@@ -111,7 +121,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, queue: map[string][]Answer{}, nonces: map[string]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Log, queue: map[string][]Answer{}, drop: map[string]int{}, nonces: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -134,10 +144,10 @@ func (s *Server) AddFirmware(fw Firmware) string {
 	if fw.ID == "" {
 		fw.ID = fmt.Sprint(len(s.fws) + 145)
 	}
-	if fw.SignMethod == "" {
+	if fw.SignMethod == "" && fw.Files == nil {
 		fw.SignMethod = "MD5"
 	}
-	if fw.Sign == "" {
+	if fw.Sign == "" && fw.Files == nil {
 		if fw.SignMethod == "SHA256" {
 			sum := sha256.Sum256(fw.Data)
 			fw.Sign = hex.EncodeToString(sum[:])
@@ -146,7 +156,7 @@ func (s *Server) AddFirmware(fw Firmware) string {
 			fw.Sign = hex.EncodeToString(sum[:])
 		}
 	}
-	if fw.Size == 0 {
+	if fw.Size == 0 && fw.Files == nil {
 		fw.Size = int64(len(fw.Data))
 	}
 	if fw.UtcCreate == "" {
@@ -162,6 +172,15 @@ func (s *Server) Enqueue(action string, a Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue[action] = append(s.queue[action], a)
+}
+
+// DropNext makes the next n requests for action that pass the gateway
+// checks (their nonce spent) end with the connection closed and no answer,
+// as a load balancer dropping a keep-alive connection does.
+func (s *Server) DropNext(action string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop[action] += n
 }
 
 // Requests returns a copy of every request received so far.
