@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"ota-agent/flasher"
+	"ota-agent/platform/grubenv"
 )
 
 // Errors callers test for.
@@ -41,13 +42,22 @@ type Config struct {
 	Slots       map[string]string // slot name → device or file; exactly two
 	Bootloader  string            // "uboot" or "grub"
 	EnvConfig   string            // fw_env.config for uboot; "" = /etc/fw_env.config
-	GrubEnv     string            // grubenv for grub; "" = /boot/grub/grubenv
+	GrubEnv     string            // grubenv for grub; "" = /boot/grub/grubenv (grubenv.DefaultPairDir for layout mender)
 	Scheme      string            // "rauc" or "mender"
-	Attempts    int               // rauc boot attempts, 1..9; 0 = 3
+	Attempts    int               // rauc boot attempts on U-Boot, 1..9; 0 = 3 (RAUC on GRUB tries once)
 	CmdlineFile string            // kernel command line; "" = /proc/cmdline
 	MountsFile  string            // mount table; "" = /proc/self/mounts
-	LockFile    string            // u-boot env flock; "" = /var/lock/fw_printenv.lock
+	LockFile    string            // env flock; "" = /var/lock/fw_printenv.lock (grubenv.DefaultPairLock for layout mender)
 	Log         *slog.Logger      // nil discards
+
+	// GrubenvLayout is LayoutSingle (one grubenv file; "" means it) or
+	// LayoutMender: GrubEnv is then grub-mender-grubenv's directory holding
+	// mender_grubenv1/{env,lock} and mender_grubenv2/{env,lock}.
+	GrubenvLayout string
+	// Partitions are the Mender partition numbers of the slots, e.g.
+	// {"A": 2, "B": 3}; nil derives them from the slot devices
+	// (PartitionOf).
+	Partitions map[string]int
 }
 
 // Target is an A/B root filesystem; it implements flasher.ABTarget. It is
@@ -97,6 +107,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.GrubEnv == "" {
 		cfg.GrubEnv = DefaultGrubEnv
+		if cfg.GrubenvLayout == LayoutMender {
+			cfg.GrubEnv = grubenv.DefaultPairDir
+		}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"ota-agent/flasher"
@@ -20,7 +21,12 @@ const slotSize = 3<<20 + 4096
 
 func newRig(t *testing.T, bootloader, scheme string) (*abtest.Rig, *ab.Target) {
 	t.Helper()
-	rig, err := abtest.NewRig(t.TempDir(), abtest.RigConfig{Bootloader: bootloader, Scheme: scheme, SlotSize: slotSize})
+	return newRigLayout(t, bootloader, scheme, "")
+}
+
+func newRigLayout(t *testing.T, bootloader, scheme, layout string) (*abtest.Rig, *ab.Target) {
+	t.Helper()
+	rig, err := abtest.NewRig(t.TempDir(), abtest.RigConfig{Bootloader: bootloader, Scheme: scheme, SlotSize: slotSize, GrubenvLayout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,18 +113,22 @@ func boot(t *testing.T, rig *abtest.Rig, tgt *ab.Target, want string) {
 	}
 }
 
-var setups = []struct{ bootloader, scheme string }{
-	{"uboot", "rauc"}, {"uboot", "mender"}, {"grub", "rauc"}, {"grub", "mender"},
+type setup struct{ bootloader, scheme, layout string }
+
+var setups = []setup{
+	{"uboot", "rauc", ""}, {"uboot", "mender", ""}, {"grub", "rauc", ""}, {"grub", "mender", ""}, {"grub", "mender", ab.LayoutMender},
 }
+
+func (s setup) String() string { return strings.Trim(s.bootloader+"/"+s.scheme+"/"+s.layout, "/") }
 
 // TestInstallCommit: install → reboot into the target → commit; it stays.
 // Then install → failed boots → the bootloader falls back → Booted is the
 // old slot (the engine records the failure); Commit there is harmless.
 func TestInstallCommitAndFallback(t *testing.T) {
 	for _, s := range setups {
-		t.Run(s.bootloader+"/"+s.scheme, func(t *testing.T) {
+		t.Run(s.String(), func(t *testing.T) {
 			ctx := context.Background()
-			rig, tgt := newRig(t, s.bootloader, s.scheme)
+			rig, tgt := newRigLayout(t, s.bootloader, s.scheme, s.layout)
 			boot(t, rig, tgt, "A")
 			imgA, _ := os.ReadFile(rig.Config.Slots["A"])
 
@@ -180,8 +190,8 @@ func TestInstallCommitAndFallback(t *testing.T) {
 // TestRollbackBeforeReboot: Arm, then Rollback: the booted slot stays.
 func TestRollbackBeforeReboot(t *testing.T) {
 	for _, s := range setups {
-		t.Run(s.bootloader+"/"+s.scheme, func(t *testing.T) {
-			rig, tgt := newRig(t, s.bootloader, s.scheme)
+		t.Run(s.String(), func(t *testing.T) {
+			rig, tgt := newRigLayout(t, s.bootloader, s.scheme, s.layout)
 			boot(t, rig, tgt, "A")
 			install(t, tgt, image(3, 4096))
 			if err := tgt.Rollback(context.Background()); err != nil {
@@ -198,8 +208,8 @@ func TestRollbackBeforeReboot(t *testing.T) {
 // Rollback makes the old slot boot next.
 func TestRollbackAfterReboot(t *testing.T) {
 	for _, s := range setups {
-		t.Run(s.bootloader+"/"+s.scheme, func(t *testing.T) {
-			rig, tgt := newRig(t, s.bootloader, s.scheme)
+		t.Run(s.String(), func(t *testing.T) {
+			rig, tgt := newRigLayout(t, s.bootloader, s.scheme, s.layout)
 			boot(t, rig, tgt, "A")
 			install(t, tgt, image(4, 4096))
 			boot(t, rig, tgt, "B")

@@ -36,7 +36,7 @@ func openEnv(cfg Config, log *slog.Logger) (envStore, error) {
 		}
 		return ubootStore{s}, nil
 	case "grub":
-		return grubStore{path: cfg.GrubEnv}, nil
+		return openGrub(cfg)
 	}
 	return nil, fmt.Errorf("ab: bootloader %q, want uboot or grub", cfg.Bootloader)
 }
@@ -69,13 +69,20 @@ func (g grubStore) read(ctx context.Context) (map[string]string, error) {
 	return e.Map(), nil
 }
 
-// update applies fn's changes to the block keeping the order of existing
-// variables (as grub-editenv does) and appending new ones sorted.
 func (g grubStore) update(ctx context.Context, fn func(map[string]string) error) error {
 	e, err := grubenv.ReadFile(g.path)
 	if err != nil {
 		return err
 	}
+	if err := applyVars(e, fn); err != nil {
+		return err
+	}
+	return grubenv.WriteFile(g.path, e)
+}
+
+// applyVars applies fn's changes to the block keeping the order of
+// existing variables (as grub-editenv does) and appending new ones sorted.
+func applyVars(e *grubenv.Env, fn func(map[string]string) error) error {
 	vars := e.Map()
 	if err := fn(vars); err != nil {
 		return err
@@ -88,7 +95,62 @@ func (g grubStore) update(ctx context.Context, fn func(map[string]string) error)
 	for _, n := range slices.Sorted(maps.Keys(vars)) {
 		e.Set(n, vars[n])
 	}
-	return grubenv.WriteFile(g.path, e)
+	return nil
 }
 
 func (g grubStore) String() string { return "grubenv " + g.path }
+
+// Values of Config.GrubenvLayout.
+const (
+	LayoutSingle = "single" // one grubenv file (grub-editenv's)
+	LayoutMender = "mender" // grub-mender-grubenv's two copies with locks
+)
+
+func openGrub(cfg Config) (envStore, error) {
+	switch cfg.GrubenvLayout {
+	case "", LayoutSingle:
+		return grubStore{path: cfg.GrubEnv}, nil
+	case LayoutMender:
+		if cfg.Scheme != "mender" {
+			return nil, fmt.Errorf("ab: grubenv_layout %q is grub-mender-grubenv's and needs scheme mender, not %q", cfg.GrubenvLayout, cfg.Scheme)
+		}
+		lock := cfg.LockFile
+		if lock == "" {
+			lock = grubenv.DefaultPairLock
+		}
+		return pairStore{pair: grubenv.NewPair(cfg.GrubEnv), lock: lock}, nil
+	}
+	return nil, fmt.Errorf("ab: grubenv_layout %q, want %s or %s", cfg.GrubenvLayout, LayoutSingle, LayoutMender)
+}
+
+// pairStore is grub-mender-grubenv's redundant environment. It holds the
+// flock grub-mender-grubenv-set takes, so Mender's fw_setenv on GRUB and
+// the agent never write at the same time.
+type pairStore struct {
+	pair *grubenv.Pair
+	lock string
+}
+
+func (p pairStore) read(ctx context.Context) (map[string]string, error) {
+	l, err := ubootenv.AcquireLock(ctx, p.lock)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	e, err := p.pair.Read()
+	if err != nil {
+		return nil, err
+	}
+	return e.Map(), nil
+}
+
+func (p pairStore) update(ctx context.Context, fn func(map[string]string) error) error {
+	l, err := ubootenv.AcquireLock(ctx, p.lock)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return p.pair.Update(func(e *grubenv.Env) error { return applyVars(e, fn) })
+}
+
+func (p pairStore) String() string { return p.pair.String() }

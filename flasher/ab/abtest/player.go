@@ -132,8 +132,16 @@ func menderSwap(v map[string]string) {
 	v[ab.VarUpgradeAvailable] = "0"
 }
 
-// update is one bootloader store (saveenv / save_env).
+// update is one bootloader store (saveenv / save_env). On
+// grub-mender-grubenv's layout it is mender_check_and_restore_env,
+// mender_load_env and mender_save_env (copy 2, then copy 1, each inside
+// editing=1 ... editing=0), which is what Pair.Update does.
 func (r *Rig) update(ctx context.Context, fn func(map[string]string) error) error {
+	if r.rc.GrubenvLayout == ab.LayoutMender {
+		return grubenv.NewPair(r.Config.GrubEnv).Update(func(e *grubenv.Env) error {
+			return setAll(e, fn)
+		})
+	}
 	if r.rc.Bootloader != "grub" {
 		s, err := r.ubootStore()
 		if err != nil {
@@ -145,6 +153,14 @@ func (r *Rig) update(ctx context.Context, fn func(map[string]string) error) erro
 	if err != nil {
 		return err
 	}
+	if err := setAll(e, fn); err != nil {
+		return err
+	}
+	return grubenv.WriteFile(r.Config.GrubEnv, e)
+}
+
+// setAll applies fn to e's variables (save_env sets, never unsets).
+func setAll(e *grubenv.Env, fn func(map[string]string) error) error {
 	v := e.Map()
 	if err := fn(v); err != nil {
 		return err
@@ -152,5 +168,5 @@ func (r *Rig) update(ctx context.Context, fn func(map[string]string) error) erro
 	for _, k := range slices.Sorted(maps.Keys(v)) {
 		e.Set(k, v[k])
 	}
-	return grubenv.WriteFile(r.Config.GrubEnv, e)
+	return nil
 }

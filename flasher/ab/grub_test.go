@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ota-agent/flasher/ab"
 	"ota-agent/platform/peertest"
+	"ota-agent/platform/ubootenv"
 )
 
 func editenv(t *testing.T, args ...string) string {
@@ -146,5 +148,51 @@ func TestRaucGrubPendingWithSlot(t *testing.T) {
 	}
 	if err := tgt.Rollback(ctx); !errors.Is(err, ab.ErrNothingPending) {
 		t.Errorf("Rollback with nothing pending = %v, want ErrNothingPending", err)
+	}
+}
+
+// TestMenderPairLayout: on grub-mender-grubenv's layout Arm writes both
+// copies (grub-editenv lists the same variables in each, both locks
+// editing=0), and a change waits for grub-mender-grubenv-set's flock.
+func TestMenderPairLayout(t *testing.T) {
+	ctx := context.Background()
+	rig, tgt := newRigLayout(t, "grub", "mender", ab.LayoutMender)
+	if err := tgt.Arm(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	dir := rig.Config.GrubEnv
+	want := "bootcount=0\nmender_boot_part=3\nupgrade_available=1\nmender_boot_part_hex=3\n"
+	for _, c := range []string{"mender_grubenv1", "mender_grubenv2"} {
+		if got := editenv(t, filepath.Join(dir, c, "env"), "list"); got != want {
+			t.Errorf("%s/env: grub-editenv list = %q, want %q", c, got, want)
+		}
+		if got := editenv(t, filepath.Join(dir, c, "lock"), "list"); got != "editing=0\n" {
+			t.Errorf("%s/lock: grub-editenv list = %q, want editing=0", c, got)
+		}
+	}
+	held, err := ubootenv.AcquireLock(ctx, rig.Config.LockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := tgt.Rollback(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Rollback while grub-mender-grubenv-set holds the lock = %v, want it to wait", err)
+	}
+}
+
+// TestGrubenvLayoutRefused: the two-file layout is Mender's only.
+func TestGrubenvLayoutRefused(t *testing.T) {
+	rig, _ := newRig(t, "grub", "rauc")
+	for _, tt := range []struct{ scheme, layout, want string }{
+		{"rauc", ab.LayoutMender, "needs scheme mender"},
+		{"mender", "double", `grubenv_layout "double", want single or mender`},
+	} {
+		cfg := rig.Config
+		cfg.Scheme, cfg.GrubenvLayout = tt.scheme, tt.layout
+		if _, err := ab.New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(scheme %s, layout %s) = %v, want an error with %q", tt.scheme, tt.layout, err, tt.want)
+		}
 	}
 }
