@@ -52,7 +52,7 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 	case "mxchip":
 		m := s.MXChip
 		return mxchip.New(mxchip.Config{BaseURL: s.BaseURL, ProductID: m.ProductID, Token: m.Token, DeviceID: cfg.Device.ID,
-			MCUComponent: m.MCUComponent, WiFiComponent: m.WiFiComponent, Client: hc, Log: log}), nil
+			MCUComponent: m.MCUComponent, WiFiComponent: m.WiFiComponent, WiFiVersion: m.WiFiVersion, MCUVersion: m.MCUVersion, Client: hc, Log: log}), nil
 	case "aliyun":
 		y := s.Aliyun
 		ep := y.Endpoint

@@ -20,9 +20,12 @@ func (c *Client) CheckURL(wifiVersion, mcuVersion string) string {
 }
 
 // Check implements transport.API: it sends the current MCU and Wi-Fi
-// versions from dev.Versions and returns one offer per file the server
-// says is needed, with Extra["ota_type"] set to "0" or "1" and customize as
-// Notes. Every failure is a *transport.Error.
+// versions from dev.Versions (see currentVersions for a module no
+// component manages) and returns one offer per file the server says is
+// needed, with Extra["ota_type"] set to "0" or "1", customize as Notes and
+// verbatim in Extra["customize"]. A file for an unmanaged module comes back
+// refused (Offer.Refused), shown as skipped. Every failure is a
+// *transport.Error.
 func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.Offer, error) {
 	wifi, mcu, err := c.currentVersions(dev.Versions)
 	if err != nil {
@@ -43,8 +46,10 @@ func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.O
 	return c.offers(data)
 }
 
-// currentVersions returns the versions to send; a configured component
-// without a version is a configuration error, an unconfigured one sends "".
+// currentVersions returns the versions to send: a managed module's
+// component version (missing: a configuration error), for a module no
+// component manages the configured WiFiVersion / MCUVersion, else "0". The
+// server answers an empty version with code 10000 on every poll.
 func (c *Client) currentVersions(v map[string]string) (wifi, mcu string, err error) {
 	if c.cfg.BaseURL == "" || c.cfg.ProductID == "" || c.cfg.Token == "" {
 		return "", "", configError("check", "server.base_url, server.mxchip.product_id and the token (server.mxchip.token_file) must be set")
@@ -52,21 +57,30 @@ func (c *Client) currentVersions(v map[string]string) (wifi, mcu string, err err
 	if c.cfg.MCUComponent == "" && c.cfg.WiFiComponent == "" {
 		return "", "", configError("check", "set server.mxchip.mcu_component or wifi_component")
 	}
-	get := func(name, key string) (string, error) {
-		if name == "" {
-			return "", nil
-		}
-		s, ok := v[name]
-		if s = strings.TrimSpace(s); !ok || s == "" {
-			return "", configError("check", fmt.Sprintf("no current version for component %q (server.mxchip.%s); give it a version or version_command", name, key))
-		}
-		return s, nil
-	}
-	if wifi, err = get(c.cfg.WiFiComponent, "wifi_component"); err != nil {
+	if wifi, err = current(v, c.cfg.WiFiComponent, "wifi", c.cfg.WiFiVersion); err != nil {
 		return "", "", err
 	}
-	mcu, err = get(c.cfg.MCUComponent, "mcu_component")
+	mcu, err = current(v, c.cfg.MCUComponent, "mcu", c.cfg.MCUVersion)
 	return wifi, mcu, err
+}
+
+// UnmanagedVersion is sent for a module no component manages when no
+// version is configured for it.
+const UnmanagedVersion = "0"
+
+// current is the version to send for one module (wifi or mcu).
+func current(v map[string]string, comp, module, fixed string) (string, error) {
+	if comp == "" {
+		if fixed = strings.TrimSpace(fixed); fixed != "" {
+			return fixed, nil
+		}
+		return UnmanagedVersion, nil
+	}
+	s, ok := v[comp]
+	if s = strings.TrimSpace(s); !ok || s == "" {
+		return "", configError("check", fmt.Sprintf("no current version for component %q (server.mxchip.%s_component); give it a version or version_command", comp, module))
+	}
+	return s, nil
 }
 
 // offers turns a successful check answer into offers.
@@ -88,7 +102,8 @@ func (c *Client) offers(d CheckData) ([]transport.Offer, error) {
 		seen[f.OTAType] = true
 		comp := c.componentFor(f.OTAType)
 		if comp == "" {
-			c.log.Warn("skipping file for a module with no configured component", "ota_type", f.OTAType, "version", f.Version, "url", f.FileURL)
+			c.log.Info("skipping file for a module with no configured component", "ota_type", f.OTAType, "version", f.Version, "url", f.FileURL)
+			out = append(out, unmanaged(f))
 			continue
 		}
 		o, err := offer(comp, f)
@@ -98,6 +113,21 @@ func (c *Client) offers(d CheckData) ([]transport.Offer, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// unmanaged is the refused offer shown for a file of a module this agent
+// does not manage.
+func unmanaged(f File) transport.Offer {
+	module, key := "Wi-Fi", "wifi_component"
+	if f.OTAType == TypeMCU {
+		module, key = "MCU", "mcu_component"
+	}
+	why := fmt.Sprintf("ota_type %d is the %s module, which this agent does not manage (server.mxchip.%s is not set)", f.OTAType, module, key)
+	if f.OTAType != TypeMCU && f.OTAType != TypeWiFi {
+		why = fmt.Sprintf("ota_type %d is neither 0 (MCU) nor 1 (Wi-Fi)", f.OTAType)
+	}
+	return transport.Offer{Version: strings.TrimSpace(f.Version), URL: f.FileURL, Refused: why,
+		Extra: map[string]string{"ota_type": strconv.FormatInt(f.OTAType, 10)}}
 }
 
 func (c *Client) fileError(i int, f File, err error) error {
@@ -131,6 +161,11 @@ func offer(comp string, f File) (transport.Offer, error) {
 		UpgradeType: transport.Default,
 		Notes:       strings.TrimSpace(f.Customize),
 		Extra:       map[string]string{"ota_type": strconv.FormatInt(f.OTAType, 10)},
+	}
+	if f.Customize != "" {
+		// The operator's own field: kept verbatim for status and post
+		// install scripts; the agent acts on none of it (see doc.go).
+		o.Extra["customize"] = f.Customize
 	}
 	return o, nil
 }

@@ -33,6 +33,8 @@ type Config struct {
 	DeviceID      string       // device_id of the version report
 	MCUComponent  string       // component that ota_type 0 goes to; "" = none
 	WiFiComponent string       // component that ota_type 1 goes to; "" = none
+	WiFiVersion   string       // sent as wifi_version when WiFiComponent is ""; "" = "0"
+	MCUVersion    string       // sent as mcu_version when MCUComponent is ""; "" = "0"
 	Client        *http.Client // nil means http.DefaultClient
 	Log           *slog.Logger // nil means discard
 }

@@ -52,7 +52,7 @@ func TestCheckAndReport(t *testing.T) {
 	}
 	want := []transport.Offer{
 		{Component: "mcu", Version: "1.0.1", URL: files[0].FileURL, MD5: strings.ToLower(files[0].MD5), Extra: map[string]string{"ota_type": "0"}},
-		{Component: "wifi", Version: "2.1.0", URL: files[1].FileURL, MD5: files[1].MD5, Notes: "beta", Extra: map[string]string{"ota_type": "1"}},
+		{Component: "wifi", Version: "2.1.0", URL: files[1].FileURL, MD5: files[1].MD5, Notes: "beta", Extra: map[string]string{"ota_type": "1", "customize": "beta"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Check mismatch (-want +got):\n%s", diff)
@@ -116,19 +116,71 @@ func TestCheckSeedSample(t *testing.T) {
 	}
 }
 
+// TestCheckOneModule: a device that manages only the Wi-Fi module sends
+// mcu_version "0" (or [server.mxchip] mcu_version), never an empty one the
+// server refuses with code 10000, and the MCU file comes back refused with
+// the reason (issue 16 item 4).
 func TestCheckOneModule(t *testing.T) {
+	for _, tt := range []struct{ fixed, sent string }{{"", "0"}, {"MCU-7.2", "MCU-7.2"}} {
+		srv := mxchiptest.NewServer(mxchiptest.Options{})
+		t.Cleanup(srv.Close)
+		cfg := testConfig(t, srv)
+		cfg.MCUComponent, cfg.MCUVersion = "", tt.fixed
+		c := mxchip.New(cfg)
+		srv.SetFiles(firmware(srv))
+		got, err := c.Check(t.Context(), transport.Device{Versions: map[string]string{"wifi": "2.0.0"}})
+		if err != nil || len(got) != 2 || got[0].Refused == "" || got[1].Component != "wifi" || got[1].Refused != "" {
+			t.Fatalf("mcu_version %q: Check = %+v, %v; want the MCU file refused and the wifi offer", tt.fixed, got, err)
+		}
+		if want := "ota_type 0 is the MCU module, which this agent does not manage (server.mxchip.mcu_component is not set)"; got[0].Refused != want || got[0].Version != "1.0.1" {
+			t.Errorf("refused MCU offer = %+v, want version 1.0.1 refused: %s", got[0], want)
+		}
+		if uri := srv.Requests()[0].RequestURI; !strings.HasSuffix(uri, "&wifi_version=2.0.0&mcu_version="+tt.sent) {
+			t.Errorf("check request = %q, want mcu_version=%s", uri, tt.sent)
+		}
+	}
+}
+
+// TestReportOneModule: the version report of a Wi-Fi-only device sends the
+// same mcu_version as the check, not an empty one.
+func TestReportOneModule(t *testing.T) {
 	srv := mxchiptest.NewServer(mxchiptest.Options{})
 	t.Cleanup(srv.Close)
 	cfg := testConfig(t, srv)
 	cfg.MCUComponent = ""
 	c := mxchip.New(cfg)
-	srv.SetFiles(firmware(srv))
-	got, err := c.Check(t.Context(), transport.Device{Versions: map[string]string{"wifi": "2.0.0"}})
-	if err != nil || len(got) != 1 || got[0].Component != "wifi" {
-		t.Fatalf("Check = %+v, %v; want only the wifi offer (MCU file skipped)", got, err)
+	rep := transport.Report{Component: "wifi", Version: "2.1.0", Event: transport.EventInstall, OK: true, Versions: map[string]string{"wifi": "2.1.0"}}
+	if err := c.Report(t.Context(), rep); err != nil {
+		t.Fatal(err)
 	}
-	if uri := srv.Requests()[0].RequestURI; !strings.HasSuffix(uri, "&wifi_version=2.0.0&mcu_version=") {
-		t.Errorf("check request = %q, want an empty mcu_version", uri)
+	if diff := cmp.Diff([]mxchiptest.VersionReport{{DeviceID: "dev-1", WiFiVersion: "2.1.0", MCUVersion: "0"}}, srv.Reports()); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckUnknownModule: a file of an ota_type that is neither module is
+// refused, with the reason.
+func TestCheckUnknownModule(t *testing.T) {
+	srv, c := newPair(t, mxchiptest.Options{})
+	srv.SetRaw([]byte(`{"meta":{"code":0},"data":{"need_ota":true,"files":[{"ota_type":7,"version":"x"}]}}`))
+	got, err := c.Check(t.Context(), device)
+	if err != nil || len(got) != 1 || got[0].Refused != "ota_type 7 is neither 0 (MCU) nor 1 (Wi-Fi)" {
+		t.Errorf("Check = %+v, %v; want one offer refused for ota_type 7", got, err)
+	}
+}
+
+// TestCustomizeKept: customize is kept verbatim in Extra["customize"] (and
+// trimmed as Notes); the agent acts on none of it (issue 16 item 5).
+func TestCustomizeKept(t *testing.T) {
+	srv, c := newPair(t, mxchiptest.Options{})
+	img := []byte("wifi image 2.1.0")
+	srv.SetFiles([]mxchiptest.File{{FileURL: srv.AddFile("wifi.bin", img), MD5: mxchiptest.MD5Hex(img), Version: "2.1.0", OTAType: 1, Customize: ` {"reboot":true} `}})
+	got, err := c.Check(t.Context(), device)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Check = %+v, %v", got, err)
+	}
+	if got[0].Extra["customize"] != ` {"reboot":true} ` || got[0].Notes != `{"reboot":true}` {
+		t.Errorf("customize: Extra %q, Notes %q; want it verbatim in Extra and trimmed in Notes", got[0].Extra["customize"], got[0].Notes)
 	}
 }
 
@@ -140,7 +192,6 @@ func TestCheckNoOffers(t *testing.T) {
 		`{"meta":{"code":0},"data":{"need_ota":true,"files":[]}}`,
 		`{"meta":{"code":0},"data":{"need_ota":true,"files":null}}`,
 		`{"meta":{"code":0},"data":{"need_ota":true}}`,
-		`{"meta":{"code":0},"data":{"need_ota":true,"files":[{"ota_type":7,"version":"x"}]}}`, // unknown module
 	} {
 		srv, c := newPair(t, mxchiptest.Options{})
 		srv.SetRaw([]byte(body))

@@ -33,7 +33,7 @@ func (c *Client) Report(ctx context.Context, r transport.Report) error {
 		return configError(op, "device.id must be set: the version report needs device_id")
 	}
 	vr := versionReport{DeviceID: strings.TrimSpace(c.cfg.DeviceID),
-		WiFiVersion: reported(r, c.cfg.WiFiComponent), MCUVersion: reported(r, c.cfg.MCUComponent)}
+		WiFiVersion: reported(r, c.cfg.WiFiComponent, c.cfg.WiFiVersion), MCUVersion: reported(r, c.cfg.MCUComponent, c.cfg.MCUVersion)}
 	body, err := json.Marshal(vr)
 	if err != nil {
 		return configError(op, err.Error())
@@ -50,10 +50,14 @@ func (c *Client) Report(ctx context.Context, r transport.Report) error {
 	return nil
 }
 
-// reported is the version of component comp after r.
-func reported(r transport.Report, comp string) string {
+// reported is the version of component comp after r; for a module no
+// component manages, the one Check sends (fixed, else UnmanagedVersion).
+func reported(r transport.Report, comp, fixed string) string {
 	if comp == "" {
-		return ""
+		if fixed = strings.TrimSpace(fixed); fixed != "" {
+			return fixed
+		}
+		return UnmanagedVersion
 	}
 	if v, ok := r.Versions[comp]; ok {
 		return strings.TrimSpace(v)

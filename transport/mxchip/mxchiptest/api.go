@@ -122,6 +122,10 @@ func (s *Server) serveCheck(w http.ResponseWriter, q url.Values) {
 			writeEnvelope(w, CodeParamError, "参数错误:缺少"+k+"参数", map[string]any{})
 			return
 		}
+		if strings.TrimSpace(q.Get(k)) == "" {
+			writeEnvelope(w, CodeParamError, "参数错误:"+k+"不能为空", map[string]any{})
+			return
+		}
 	}
 	if s.product != "" && q.Get("product_id") != s.product {
 		writeEnvelope(w, CodeParamError, "参数错误:product不存在", map[string]any{})
