@@ -28,7 +28,7 @@ var ErrRolledBack = errors.New("bootloader rolled back")
 // installAB streams the offer straight into the inactive slot, unpacking
 // on the way, verifies the image by read-back, arms the slot, persists
 // `rebooting` and then runs ab.reboot.
-func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport.Offer) error {
+func (a *Agent) installAB(ctx context.Context, c *config.Component, of *transport.Offer) error {
 	t := a.o.Targets.AB[c.Name]
 	if t == nil {
 		return fmt.Errorf("component %s: no A/B target", c.Name)
@@ -47,10 +47,11 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 	if err := os.MkdirAll(a.downloadDir(), 0o700); err != nil {
 		return fmt.Errorf("download journal directory: %w", err)
 	}
-	w, err := a.writeSlot(ctx, c, of, slot)
+	w, err := a.writeSlot(ctx, c, *of, slot)
 	if err != nil {
 		return err
 	}
+	a.adopt(c.Name, of, w.SignedVersion)
 	if err := a.setPhase(c.Name, state.Installing, "arm slot "+slot.Name(), nil); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of transport
 		return err
 	}
 	boot := bootIdentity(c)
-	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", func(cs *state.Component) { cs.BootID, cs.Written = boot, nil }); err != nil {
+	if err := a.setPhase(c.Name, state.Rebooting, "slot "+slot.Name()+" armed", func(cs *state.Component) { cs.BootID, cs.Written, cs.Proof = boot, nil, w.Proof }); err != nil {
 		return err
 	}
 	a.cleanDownloads(c.Name)
@@ -81,11 +82,11 @@ func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport
 	}
 	var w *state.Written
 	err := a.twice(c.Name, of.Version, func() error {
-		e, proof, err := a.streamIntoSlot(ctx, c, of, slot)
+		e, err := a.streamIntoSlot(ctx, c, of, slot)
 		if err != nil {
 			return err
 		}
-		w = &state.Written{Version: of.Version, URL: of.URL, Slot: slot.Name(), Size: e.Size, SHA256: e.SHA256, Proof: proof}
+		w = &state.Written{Version: of.Version, URL: of.URL, Slot: slot.Name(), Size: e.Size, SHA256: e.SHA256, Proof: e.Proof, SignedVersion: e.Version}
 		return nil
 	})
 	if err != nil {
@@ -279,6 +280,7 @@ func (a *Agent) resolve(ctx context.Context, c *config.Component, cs *state.Comp
 	_ = a.setPhase(c.Name, state.Idle, "committed slot "+booted, func(n *state.Component) {
 		n.Version, n.TargetVersion, n.FromVersion, n.Offer, n.LastError = target, "", "", nil, ""
 		delete(n.Attempts, target)
+		a.raise(n, target)
 	})
 	a.queue(transport.Report{Component: c.Name, Version: target, FromVersion: cs.FromVersion, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
 	return fmt.Sprintf("%s %s committed in slot %s", c.Name, target, booted), nil

@@ -13,6 +13,7 @@ import (
 
 	"ota-agent/agent/config"
 	"ota-agent/agent/state"
+	"ota-agent/agent/trust"
 	"ota-agent/transport"
 )
 
@@ -57,6 +58,8 @@ type Agent struct {
 	st *state.State
 
 	wake chan struct{} // an approval arrived: check again now
+
+	keys *trust.Keys // [security] keys; none configured = Len() 0
 }
 
 // New loads the state and returns an agent. The caller must hold the state
@@ -94,7 +97,11 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{o: o, cfg: o.Config, log: o.Log.With("component", "agent"), st: st, wake: make(chan struct{}, 1)}, nil
+	keys, err := o.Config.Security.ParseKeys()
+	if err != nil {
+		return nil, fmt.Errorf("security: %w", err)
+	}
+	return &Agent{o: o, cfg: o.Config, log: o.Log.With("component", "agent"), st: st, wake: make(chan struct{}, 1), keys: keys}, nil
 }
 
 // snapshot returns a copy of the state.

@@ -109,9 +109,9 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 		// board with little RAM.
 		_, _ = memtrim.Trim()
 		if c.Type == "ab" {
-			err = a.installAB(ctx, c, of)
+			err = a.installAB(ctx, c, &of)
 		} else {
-			err = a.installImage(ctx, c, of)
+			err = a.installImage(ctx, c, &of)
 		}
 	}
 	out.Err = err
@@ -142,6 +142,7 @@ func (a *Agent) finish(name string, of transport.Offer, from string) {
 	_ = a.setPhase(name, state.Idle, "installed "+of.Version, func(cs *state.Component) {
 		cs.Version, cs.TargetVersion, cs.FromVersion, cs.Offer, cs.LastError = of.Version, "", "", nil, ""
 		delete(cs.Attempts, of.Version)
+		a.raise(cs, of.Version)
 	})
 	a.cleanDownloads(name)
 	a.queue(transport.Report{Component: name, Version: of.Version, FromVersion: from, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
@@ -223,21 +224,21 @@ func (a *Agent) downloadOptions() download.Options {
 
 // installImage stages and unpacks the offer, then hands the verified
 // image to a file or serial target.
-func (a *Agent) installImage(ctx context.Context, c *config.Component, of transport.Offer) error {
+func (a *Agent) installImage(ctx context.Context, c *config.Component, of *transport.Offer) error {
 	t := a.o.Targets.Images[c.Name]
 	if t == nil {
 		return fmt.Errorf("component %s: no target for type %s", c.Name, c.Type)
 	}
-	var e download.Entry
-	var proof string
+	var e proved
 	err := a.twice(c.Name, of.Version, func() (err error) {
-		e, proof, err = a.stageImage(ctx, c, of)
+		e, err = a.stageImage(ctx, c, *of)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := a.setPhase(c.Name, state.Installing, fmt.Sprintf("image of %d bytes, proved by the %s", e.Size, proof), nil); err != nil {
+	a.adopt(c.Name, of, e.Version)
+	if err := a.setPhase(c.Name, state.Installing, fmt.Sprintf("image of %d bytes, proved by the %s", e.Size, e.Proof), func(cs *state.Component) { cs.Proof = e.Proof }); err != nil {
 		return err
 	}
 	f, err := os.Open(e.Path)
@@ -245,7 +246,7 @@ func (a *Agent) installImage(ctx context.Context, c *config.Component, of transp
 		return fmt.Errorf("open staged image: %w", err)
 	}
 	defer f.Close()
-	img := flasher.Image{R: f, Size: e.Size, Name: imageName(of), Version: of.Version}
+	img := flasher.Image{R: f, Size: e.Size, Name: imageName(*of), Version: of.Version}
 	if err := t.Install(ctx, img, a.progress(c.Name)); err != nil {
 		return fmt.Errorf("install %s %s (%s): %w", c.Name, of.Version, c.Type, err)
 	}

@@ -39,22 +39,41 @@ func (e *unverifiedError) Error() string {
 // Permanent marks the error final: retrying cannot bring a digest.
 func (e *unverifiedError) Permanent() bool { return true }
 
-// proof names the digest that proved image e of offer of, or fails.
-func (a *Agent) proof(of transport.Offer, e download.Entry) (string, error) {
+// proved is an unpacked image and what vouches for it.
+type proved struct {
+	download.Entry
+	Proof   string // the signature or digest that proved it
+	Version string // the signed or manifest version; "" when the package says none
+}
+
+// prove decides what proves image e of offer of: a signature when keys are
+// configured (sig), else a digest, else download.allow_unverified.
+func (a *Agent) prove(sig *signing, of transport.Offer, e download.Entry) (proved, error) {
+	p := proved{Entry: e, Version: e.Version}
+	proof, version, err := sig.verdict()
+	if err != nil {
+		return p, err
+	}
+	if proof != "" {
+		p.Proof, p.Version = proof, version
+		return p, nil
+	}
 	switch {
 	case of.SHA256 != "":
-		return "sha256 of the package", nil
+		p.Proof = "sha256 of the package"
 	case of.MD5 != "":
-		return "md5 of the package", nil
+		p.Proof = "md5 of the package"
 	case e.Manifest:
-		return "sha256 in " + download.ManifestName, nil
+		p.Proof = "sha256 in " + download.ManifestName
 	case of.Payload != nil:
-		return "content inline in the API answer", nil
+		p.Proof = "content inline in the API answer"
 	case a.cfg.Download.AllowUnverified:
 		a.log.Warn("installing an image no digest proved (download.allow_unverified = true)", "device", of.Component, "version", of.Version)
-		return "none (download.allow_unverified)", nil
+		p.Proof = "none (download.allow_unverified)"
+	default:
+		return p, &unverifiedError{of.Component, of.Version}
 	}
-	return "", &unverifiedError{of.Component, of.Version}
+	return p, nil
 }
 
 // twice runs fetch, and once more from zero after a digest mismatch: a
@@ -74,7 +93,11 @@ func (a *Agent) known(name string) bool { return a.cfg.Component(name) != nil }
 
 // streamIntoSlot downloads the offer into slot, unpacking while it
 // streams, and returns the image written and what proved it.
-func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of transport.Offer, slot flasher.Slot) (download.Entry, string, error) {
+func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of transport.Offer, slot flasher.Slot) (proved, error) {
+	sig, err := a.newSigning(ctx, c, of)
+	if err != nil {
+		return proved{}, err
+	}
 	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known,
 		Route: func(comp string) (*download.Sink, error) {
 			if comp != c.Name {
@@ -82,47 +105,54 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 			}
 			return &download.Sink{W: io.NewOffsetWriter(slot, 0), Limit: slot.Size(), LimitName: "the size of slot " + slot.Name()}, nil
 		}}
+	sig.plan(&plan)
 	st := download.NewStream(slot, plan)
 	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+".slot-"+slot.Name()+".journal"), st, a.progress(c.Name))
 	if err != nil {
 		st.Abort()
-		return download.Entry{}, "", &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
+		return proved{}, &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
 	}
 	u, err := st.Finish(res)
+	return a.unpacked(sig, c, of, u, err, "into slot "+slot.Name())
+}
+
+// unpacked turns the result of unpacking into the proved image of c.
+func (a *Agent) unpacked(sig *signing, c *config.Component, of transport.Offer, u download.Unpacked, err error, where string) (proved, error) {
 	if err == nil {
 		a.logSkipped(c.Name, u)
 		var e download.Entry
 		if e, err = u.Entry(c.Name); err == nil {
-			p, perr := a.proof(of, e)
-			return e, p, perr
+			return a.prove(sig, of, e)
 		}
 	}
-	return download.Entry{}, "", &downloadError{fmt.Errorf("unpack %s into slot %s: %w", imageName(of), slot.Name(), err)}
+	if isTrust(err) {
+		return proved{}, err
+	}
+	return proved{}, &downloadError{fmt.Errorf("unpack %s %s: %w", imageName(of), where, err)}
 }
 
 // stageImage downloads the offer into staging and unpacks the component's
 // image next to it; it returns the image and what proved it.
-func (a *Agent) stageImage(ctx context.Context, c *config.Component, of transport.Offer) (download.Entry, string, error) {
+func (a *Agent) stageImage(ctx context.Context, c *config.Component, of transport.Offer) (proved, error) {
+	sig, err := a.newSigning(ctx, c, of)
+	if err != nil {
+		return proved{}, err
+	}
 	staged, err := a.stage(ctx, c.Name, of)
 	if err != nil {
-		return download.Entry{}, "", &downloadError{err}
+		return proved{}, &downloadError{err}
 	}
 	if err := a.setPhase(c.Name, state.Verifying, "package digest matched; unpacking", nil); err != nil {
-		return download.Entry{}, "", err
+		return proved{}, err
 	}
 	d := a.cfg.Download
 	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known}
+	sig.plan(&plan)
 	u, err := download.UnpackFile(staged, plan, func(comp string) bool { return comp == c.Name }, a.downloadDir(), int64(d.MaxSize), "download.max_size")
 	if err == nil {
-		a.logSkipped(c.Name, u)
-		var e download.Entry
-		if e, err = u.Entry(c.Name); err == nil {
-			_ = os.Remove(staged) // the image is out; the package is not needed again
-			p, perr := a.proof(of, e)
-			return e, p, perr
-		}
+		_ = os.Remove(staged) // the image is out; the package is not needed again
 	}
-	return download.Entry{}, "", &downloadError{fmt.Errorf("unpack %s: %w", imageName(of), err)}
+	return a.unpacked(sig, c, of, u, err, "")
 }
 
 func (a *Agent) logSkipped(name string, u download.Unpacked) {

@@ -49,6 +49,13 @@ type Offer struct {
 	Payload []byte `json:"payload,omitempty"`
 	// Extra carries API-specific values the same client needs later (e.g. for its reports).
 	Extra map[string]string `json:"extra,omitempty"`
+	// Signature is a detached minisign signature given by hand (install
+	// --signature); nil: fetched from URL plus the signature suffix.
+	Signature []byte `json:"signature,omitempty"`
+	// VersionFromPackage: the version was not given (install without
+	// --version); the package's signed or manifest version replaces the
+	// placeholder in Version.
+	VersionFromPackage bool `json:"version_from_package,omitempty"`
 	// Refused, when set, says why the API client turned this package down
 	// before policy (a status not accepted, an unmapped module, a delta
 	// from another version, an unsupported sign method or multi-file

@@ -18,6 +18,7 @@ type rawConfig struct {
 	Server     Server           `toml:"server"`
 	Policy     Policy           `toml:"policy"`
 	Download   Download         `toml:"download"`
+	Security   Security         `toml:"security"`
 	Components []toml.Primitive `toml:"component"`
 }
 
@@ -57,13 +58,13 @@ func parse(file string, data []byte) (c *Config, err error) {
 	if _, err := toml.Decode(string(data), &probe); err != nil {
 		return nil, l.syntaxError(err)
 	}
-	raw := rawConfig{Device: defaultDevice(), Server: defaultServer(), Policy: defaultPolicy(), Download: defaultDownload()}
+	raw := rawConfig{Device: defaultDevice(), Server: defaultServer(), Policy: defaultPolicy(), Download: defaultDownload(), Security: defaultSecurity()}
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
 		return nil, l.valueError(err, -1, "")
 	}
 	l.index(md)
-	cfg := &Config{Device: raw.Device, Server: raw.Server, Policy: raw.Policy, Download: raw.Download, Path: file}
+	cfg := &Config{Device: raw.Device, Server: raw.Server, Policy: raw.Policy, Download: raw.Download, Security: raw.Security, Path: file}
 	for i, p := range raw.Components {
 		var comp Component
 		if err := md.PrimitiveDecode(p, &comp); err != nil {

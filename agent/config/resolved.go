@@ -26,8 +26,9 @@ func (c *Config) WriteResolved(w io.Writer) error {
 		Server     Server           `toml:"server"`
 		Policy     Policy           `toml:"policy"`
 		Download   Download         `toml:"download"`
+		Security   Security         `toml:"security"`
 		Components []map[string]any `toml:"component"`
-	}{Device: c.Device, Server: c.Server, Policy: c.Policy, Download: c.Download}
+	}{Device: c.Device, Server: c.Server, Policy: c.Policy, Download: c.Download, Security: c.Security}
 	for i := range c.Components {
 		out.Components = append(out.Components, componentMap(&c.Components[i]))
 	}

@@ -82,6 +82,12 @@ type Component struct {
 	// read-back: a restart during the read-back reads back again instead of
 	// downloading again.
 	Written *Written `json:"written,omitempty"`
+	// Highest is the highest version installed (anti-rollback: a signed
+	// package older than it is refused unless policy.allow_downgrade).
+	Highest string `json:"highest_version,omitempty"`
+	// Proof says what proved the version installed last (a signature's key
+	// ID, or a digest).
+	Proof string `json:"proof,omitempty"`
 }
 
 // Written is an image written in full into an A/B slot. Persisted field
@@ -92,7 +98,9 @@ type Written struct {
 	Slot    string `json:"slot"`
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"` // of the image as written
-	Proof   string `json:"proof"`  // which digest proved it (see agent proof)
+	Proof   string `json:"proof"`  // which signature or digest proved it
+	// SignedVersion is the version the signature or manifest gives, if any.
+	SignedVersion string `json:"signed_version,omitempty"`
 }
 
 // Decision is one policy verdict as shown by check and status.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"ota-agent/agent"
+	"ota-agent/agent/config"
+	"ota-agent/agent/trust"
 	"ota-agent/agent/policy"
 	"ota-agent/transport"
 )
@@ -23,7 +25,8 @@ func cmdInstall(ctx context.Context, e *env) error {
 	comp := fs.String("component", "", "component to install into (default: the only one)")
 	md5 := fs.String("md5", "", "expected MD5 (hex)")
 	sha := fs.String("sha256", "", "expected SHA-256 (hex)")
-	ver := fs.String("version", "", "version being installed (default: manual-<UTC time>)")
+	ver := fs.String("version", "", "version being installed (default: the package's signed or manifest version, else manual-<UTC time>)")
+	sigFile := fs.String("signature", "", "detached minisign signature of the package (default: fetched from URL"+config.DefaultSignatureSuffix+" for a URL)")
 	args, err := e.flags("install", fs, 1)
 	if err != nil {
 		return err
@@ -46,14 +49,19 @@ func cmdInstall(ctx context.Context, e *env) error {
 	}
 	of := transport.Offer{Component: name, Version: strings.TrimSpace(*ver), MD5: strings.ToLower(*md5), SHA256: strings.ToLower(*sha), UpgradeType: transport.Forced}
 	if of.Version == "" {
-		of.Version = "manual-" + time.Now().UTC().Format("20060102T150405Z")
+		of.Version, of.VersionFromPackage = "manual-"+time.Now().UTC().Format("20060102T150405Z"), true
+	}
+	if *sigFile != "" {
+		if of.Signature, err = trust.ReadSignature(*sigFile); err != nil {
+			return usagef("install: --signature: %v", err)
+		}
 	}
 	src := args[0]
 	local := ""
 	if u, perr := url.Parse(src); perr == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		of.URL = src
 	} else {
-		stop, u, err := serveLocal(src)
+		stop, u, err := serveLocal(src, s.cfg.Security.SignatureSuffix)
 		if err != nil {
 			return err
 		}
@@ -92,7 +100,7 @@ func pickComponent(s *session, name string) (string, error) {
 // serveLocal serves the file at path on 127.0.0.1 so that a local image
 // takes the same verified download path as a remote one (one code path for
 // digests, staging and slot streaming). stop shuts the server down.
-func serveLocal(path string) (stop func(), u string, err error) {
+func serveLocal(path, sigSuffix string) (stop func(), u string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("install: %w", err)
@@ -109,7 +117,14 @@ func serveLocal(path string) (stop func(), u string, err error) {
 	}
 	base := filepath.Base(path)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeContent(w, r, base, fi.ModTime(), f)
+		switch r.URL.Path {
+		case "/" + base:
+			http.ServeContent(w, r, base, fi.ModTime(), f)
+		case "/" + base + sigSuffix: // a signature next to the file
+			http.ServeFile(w, r, path+sigSuffix)
+		default:
+			http.NotFound(w, r)
+		}
 	})}
 	go srv.Serve(ln)
 	return func() { srv.Close(); f.Close() }, "http://" + ln.Addr().String() + "/" + url.PathEscape(base), nil

@@ -55,6 +55,20 @@ type Plan struct {
 	// Route returns the sink of a known component's image; a nil Sink skips
 	// the image (that component is not part of this install).
 	Route func(component string) (*Sink, error)
+	// Package, when set, receives every byte of the package as it is read,
+	// e.g. to check a detached signature; Reset is called when a download
+	// restarts from zero.
+	Package PackageHash
+	// VerifyManifest, when set, is called once in a zip before the first
+	// image byte is written, with manifest.json and manifest.json.minisig
+	// as read (nil when absent); an error stops the unpacking.
+	VerifyManifest func(manifest, sig []byte) error
+}
+
+// PackageHash observes a package's bytes.
+type PackageHash interface {
+	io.Writer
+	Reset()
 }
 
 func (p Plan) known(c string) bool {
@@ -85,6 +99,9 @@ func (u Unpacked) Entry(component string) (Entry, error) {
 // Errors about the package itself wrap ErrPackage, ErrImageTooLarge or
 // *DigestError. On success r has been read to its end.
 func Unpack(r io.Reader, p Plan) (Unpacked, error) {
+	if p.Package != nil {
+		r = io.TeeReader(r, p.Package)
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(8)
 	u := &unpacker{p: p, res: Unpacked{Format: Detect(head, p.Name)}}
@@ -104,6 +121,9 @@ type unpacker struct {
 	p   Plan
 	m   *Manifest
 	res Unpacked
+
+	manifestRaw, manifestSig []byte
+	verified                 bool // VerifyManifest passed (or there is none)
 }
 
 // single unpacks a raw or compressed image for the offer's component.

@@ -122,6 +122,9 @@ func (s *Stream) WriteAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if s.mode == modeRaw {
+		if s.plan.Package != nil {
+			s.plan.Package.Write(p)
+		}
 		return s.raw.WriteAt(p, off)
 	}
 	if off != s.next {
@@ -136,7 +139,14 @@ func (s *Stream) WriteAt(p []byte, off int64) (int, error) {
 // image starts past offset 0) and (re)starts the unpacker.
 func (s *Stream) decide(p []byte, off int64) error {
 	s.stop(errRestarted)
-	if off > 0 || Detect(p[:min(len(p), 8)], s.plan.Name) == Raw {
+	if s.plan.Package != nil {
+		s.plan.Package.Reset()
+	}
+	if off > 0 {
+		s.mode = modeRaw
+		return s.hashPrefix(off)
+	}
+	if Detect(p[:min(len(p), 8)], s.plan.Name) == Raw {
 		s.mode = modeRaw
 		return nil
 	}
@@ -164,6 +174,22 @@ func (s *Stream) stop(err error) {
 	s.pw.CloseWithError(err)
 	<-s.done
 	s.started = false
+}
+
+// hashPrefix feeds Plan.Package the n bytes a resumed raw image already
+// has in its slot.
+func (s *Stream) hashPrefix(n int64) error {
+	if s.plan.Package == nil {
+		return nil
+	}
+	ra, ok := s.raw.(io.ReaderAt)
+	if !ok {
+		return fmt.Errorf("unpack %s: cannot read back the %d bytes already written to check the signature", s.plan.Name, n)
+	}
+	if _, err := io.Copy(s.plan.Package, io.NewSectionReader(ra, 0, n)); err != nil {
+		return fmt.Errorf("unpack %s: read back the %d bytes already written: %w", s.plan.Name, n, err)
+	}
+	return nil
 }
 
 // ReadAt reads back a raw image (io.ReaderAt of the slot) so that a

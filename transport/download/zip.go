@@ -20,6 +20,10 @@ import (
 const (
 	// ManifestName is the manifest's name at the root of a zip.
 	ManifestName = "manifest.json"
+	// ManifestSigName is the minisign signature of the manifest.
+	ManifestSigName = ManifestName + ".minisig"
+	// maxSig is the largest manifest signature read.
+	maxSig = 4 << 10
 	// MaxManifest is the largest manifest.json accepted.
 	MaxManifest = 64 << 10
 	// MaxVersion is the longest version accepted from a package.
@@ -164,8 +168,12 @@ func (u *unpacker) zip(r *bufio.Reader) error {
 			err = skip(data, 0)
 		case e.name == ManifestName:
 			err = u.manifest(data)
+		case e.name == ManifestSigName:
+			err = u.signature(data)
 		default:
-			err = u.file(e, data)
+			if err = u.verify(); err == nil {
+				err = u.file(e, data)
+			}
 		}
 		if err == nil {
 			err = done()
@@ -182,6 +190,7 @@ func (u *unpacker) manifest(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrPackage, ManifestName, err)
 	}
+	u.manifestRaw = b
 	if u.m, err = ParseManifest(b); err != nil {
 		return err
 	}
@@ -197,6 +206,33 @@ func (u *unpacker) manifest(r io.Reader) error {
 		e.Version, e.Manifest = im.Version, true
 	}
 	return nil
+}
+
+// signature reads manifest.json.minisig; it must come before the images.
+func (u *unpacker) signature(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, maxSig+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s: %w", ErrPackage, ManifestSigName, err)
+	case len(b) > maxSig:
+		return fmt.Errorf("%w: %s is larger than %d bytes", ErrPackage, ManifestSigName, maxSig)
+	case u.verified && u.p.VerifyManifest != nil:
+		return fmt.Errorf("%w: %s comes after an image; put manifest.json and %s before the images", ErrPackage, ManifestSigName, ManifestSigName)
+	}
+	u.manifestSig = b
+	return nil
+}
+
+// verify runs Plan.VerifyManifest once, before the first image byte.
+func (u *unpacker) verify() error {
+	if u.verified {
+		return nil
+	}
+	u.verified = true
+	if u.p.VerifyManifest == nil {
+		return nil
+	}
+	return u.p.VerifyManifest(u.manifestRaw, u.manifestSig)
 }
 
 // file unpacks one zip entry that is not the manifest.
@@ -251,6 +287,9 @@ func (u *unpacker) unlisted(ze *zipEntry, r io.Reader) error {
 
 // endZip checks that every image the manifest routes was in the zip.
 func (u *unpacker) endZip() error {
+	if err := u.verify(); err != nil {
+		return err
+	}
 	if u.m == nil {
 		if len(u.res.Entries) == 0 {
 			return fmt.Errorf("%w: %s holds no file", ErrPackage, u.p.Name)
