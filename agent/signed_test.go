@@ -3,8 +3,8 @@ package agent_test
 import (
 	"archive/zip"
 	"bytes"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -15,8 +15,8 @@ import (
 
 	"ota-agent/agent"
 	"ota-agent/agent/config"
-	"ota-agent/agent/trust"
 	"ota-agent/agent/policy"
+	"ota-agent/agent/trust"
 	"ota-agent/transport"
 )
 
