@@ -112,6 +112,30 @@ func DescribeJSON(b []byte) string {
 	return "text that is not JSON"
 }
 
+// DefaultAPITimeout bounds one API call of the client HTTPClient(nil) builds.
+const DefaultAPITimeout = 60 * time.Second
+
+// HTTPClient returns the client an API package uses for hc, the one place
+// every API client gets its HTTP client from. For nil it builds one with
+// DefaultAPITimeout, RefuseDowngrade and Go's default transport (system
+// roots, TLS 1.2 or later, proxy from the environment); http.DefaultClient,
+// with no timeout and no redirect policy, is never used. A given client is
+// copied (the caller's is not changed) and gets RefuseDowngrade when it has
+// no CheckRedirect of its own. The agent passes the client of
+// download.NewHTTPClient (server.timeout, ca_file, client certificate, the
+// plain-http guard).
+func HTTPClient(hc *http.Client) *http.Client {
+	c := &http.Client{Timeout: DefaultAPITimeout}
+	if hc != nil {
+		cp := *hc
+		c = &cp
+	}
+	if c.CheckRedirect == nil {
+		c.CheckRedirect = RefuseDowngrade
+	}
+	return c
+}
+
 // downgradeError refuses a redirect from https to plain http. It is
 // permanent: retrying gets the same redirect.
 type downgradeError struct{ to string }

@@ -27,7 +27,7 @@ type Config struct {
 	Language  string       // ZH EN JP ZH-HK IT FR ES DE; "" is sent as is (the seed's curl does)
 	Model     string       // device model; "" means transport.Device.Model at Check time
 	Component string       // the component every offer is for ([server.akaso] component)
-	Client    *http.Client // nil means http.DefaultClient
+	Client    *http.Client // nil: transport.HTTPClient(nil); https→http redirects refused unless it sets CheckRedirect
 	Log       *slog.Logger // nil means discard
 }
 
@@ -43,10 +43,7 @@ var _ transport.API = (*Client)(nil)
 
 // New returns a Client for cfg. It does no I/O.
 func New(cfg Config) *Client {
-	hc := cfg.Client
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+	hc := transport.HTTPClient(cfg.Client)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -118,8 +115,10 @@ func (c *Client) fetch(ctx context.Context) ([]Entry, error) {
 	}
 	entries, err := Decode(body)
 	if err != nil {
+		var ce *CodeError
+		busy := errors.As(err, &ce) && ce.Busy()
 		return nil, &transport.Error{API: apiName, Op: "check", Status: resp.StatusCode,
-			Msg: "GET " + u + ": " + transport.Snippet(body), Err: err}
+			Msg: "GET " + u + ": " + transport.Snippet(body), Retryable: busy, Err: err}
 	}
 	c.log.Debug("version list", "url", u, "entries", len(entries))
 	return entries, nil

@@ -136,6 +136,40 @@ func lenientField(raw []byte) string {
 	return "uid or fileSize"
 }
 
+// CodeError is an answer that is an error object {"code":…,"msg":…}
+// instead of the entry list. It wraps ErrNotArray.
+type CodeError struct {
+	Code string // as sent, e.g. "500"; "" when absent
+	Msg  string // as sent, e.g. "系统繁忙"
+}
+
+func (e *CodeError) Error() string {
+	return fmt.Sprintf("%v: got an error object: code %q, msg %q", ErrNotArray, e.Code, e.Msg)
+}
+
+// Unwrap returns ErrNotArray.
+func (e *CodeError) Unwrap() error { return ErrNotArray }
+
+// busyWords mark a message that asks to try again later.
+var busyWords = []string{"繁忙", "稍后", "busy", "try again", "timeout", "超时"}
+
+// Busy reports whether the server says it is busy or failed on its side: a
+// code of 408, 429 or 500-599 (HTTP-like, as the seed's backend uses) or a
+// message asking to try later. Such an answer is worth a retry with backoff,
+// like an HTTP 5xx.
+func (e *CodeError) Busy() bool {
+	if n, err := strconv.Atoi(e.Code); err == nil && (n == 408 || n == 429 || (n >= 500 && n <= 599)) {
+		return true
+	}
+	m := strings.ToLower(e.Msg)
+	for _, w := range busyWords {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // unwrap returns the array an object answer carries in "data", or an error
 // quoting its code and message.
 func unwrap(b []byte) ([]byte, error) {
@@ -153,7 +187,7 @@ func unwrap(b []byte) ([]byte, error) {
 		return data, nil
 	}
 	if code != "" || env.Msg != "" {
-		return nil, fmt.Errorf("%w: got an error object: code %q, msg %q", ErrNotArray, code, env.Msg)
+		return nil, &CodeError{Code: code, Msg: env.Msg}
 	}
 	return nil, fmt.Errorf("%w: got an object without a \"data\" array", ErrNotArray)
 }

@@ -33,7 +33,7 @@ type Config struct {
 	// or an error when they cannot be ordered); nil orders by upload time.
 	Compare func(a, b string) (int, error)
 
-	Client *http.Client     // nil: a client with a 60 s timeout; https→http redirects are refused unless it sets CheckRedirect
+	Client *http.Client     // nil: transport.HTTPClient(nil) (60 s timeout); https→http redirects refused unless it sets CheckRedirect
 	Log    *slog.Logger     // nil: discard
 	Now    func() time.Time // nil: time.Now; used for Timestamp
 }
@@ -58,14 +58,7 @@ var (
 // first call, naming the field to fix.
 func New(cfg Config) *Client {
 	c := &Client{cfg: cfg, log: cfg.Log, now: cfg.Now, accept: map[int]bool{}}
-	c.hc = &http.Client{Timeout: 60 * time.Second}
-	if cfg.Client != nil {
-		hc := *cfg.Client // a copy, so the caller's client is not changed
-		c.hc = &hc
-	}
-	if c.hc.CheckRedirect == nil {
-		c.hc.CheckRedirect = transport.RefuseDowngrade
-	}
+	c.hc = transport.HTTPClient(cfg.Client)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

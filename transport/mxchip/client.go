@@ -35,7 +35,7 @@ type Config struct {
 	WiFiComponent string       // component that ota_type 1 goes to; "" = none
 	WiFiVersion   string       // sent as wifi_version when WiFiComponent is ""; "" = "0"
 	MCUVersion    string       // sent as mcu_version when MCUComponent is ""; "" = "0"
-	Client        *http.Client // nil means http.DefaultClient
+	Client        *http.Client // nil: transport.HTTPClient(nil); https→http redirects refused unless it sets CheckRedirect
 	Log           *slog.Logger // nil means discard
 }
 
@@ -51,10 +51,7 @@ var _ transport.API = (*Client)(nil)
 
 // New returns a Client for cfg. It does no I/O.
 func New(cfg Config) *Client {
-	hc := cfg.Client
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+	hc := transport.HTTPClient(cfg.Client)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

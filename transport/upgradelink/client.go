@@ -43,7 +43,7 @@ type Config struct {
 	DevModelKey string // optional device model key
 	DevKey      string // optional device key (the device id or MAC)
 
-	Client *http.Client     // nil: a client with a 60 s timeout; https→http redirects are refused unless it sets CheckRedirect
+	Client *http.Client     // nil: transport.HTTPClient(nil) (60 s timeout); https→http redirects refused unless it sets CheckRedirect
 	Log    *slog.Logger     // nil: discard
 	Now    func() time.Time // nil: time.Now; used for X-Timestamp and report times
 }
@@ -64,14 +64,7 @@ var _ transport.API = (*Client)(nil)
 // first Check or Report, naming the field to fix.
 func New(cfg Config) *Client {
 	c := &Client{cfg: cfg, log: cfg.Log, now: cfg.Now}
-	c.hc = &http.Client{Timeout: 60 * time.Second}
-	if cfg.Client != nil {
-		hc := *cfg.Client // a copy, so the caller's client is not changed
-		c.hc = &hc
-	}
-	if c.hc.CheckRedirect == nil {
-		c.hc.CheckRedirect = transport.RefuseDowngrade
-	}
+	c.hc = transport.HTTPClient(cfg.Client)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
