@@ -17,6 +17,34 @@ type Status struct {
 	Pending    int               `json:"pending_reports"`
 	Warning    string            `json:"state_warning,omitempty"`
 	Daemon     bool              `json:"daemon"` // answered by a running daemon
+	// Trust says what an install needs to be armed or flashed: signatures
+	// by which keys, or digests, or (loudly) nothing.
+	Trust TrustStatus `json:"trust"`
+}
+
+// TrustStatus is the install-path guarantee in force.
+type TrustStatus struct {
+	RequireSignature bool     `json:"require_signature"`
+	KeyIDs           []string `json:"key_ids,omitempty"`
+	AllowUnverified  bool     `json:"allow_unverified"`
+}
+
+// Warning returns the line check and status print when the guarantee is
+// loosened, or "".
+func (t TrustStatus) Warning() string {
+	if t.AllowUnverified && !t.RequireSignature {
+		return "WARNING: download.allow_unverified = true: images that no digest or signature proved are flashed and armed"
+	}
+	return ""
+}
+
+// Trust returns the guarantee the configuration sets.
+func Trust(cfg *config.Config) TrustStatus {
+	t := TrustStatus{RequireSignature: cfg.Security.Required(), AllowUnverified: cfg.Download.AllowUnverified}
+	if k, err := cfg.Security.ParseKeys(); err == nil {
+		t.KeyIDs = k.IDs()
+	}
+	return t
 }
 
 // ComponentStatus is one component in Status.
@@ -33,11 +61,13 @@ type ComponentStatus struct {
 	Approved       bool           `json:"approved,omitempty"`
 	FailedVersions []string       `json:"failed_versions"`
 	LastError      string         `json:"last_error"`
+	// Proof is what proved the version installed last (signer key ID or digest).
+	Proof string `json:"proof,omitempty"`
 }
 
 // BuildStatus assembles the status of every configured component from st.
 func BuildStatus(ctx context.Context, cfg *config.Config, st *state.State) Status {
-	s := Status{Decisions: st.Decisions, Pending: len(st.Reports), Warning: st.Warning, Components: []ComponentStatus{}}
+	s := Status{Decisions: st.Decisions, Pending: len(st.Reports), Warning: st.Warning, Components: []ComponentStatus{}, Trust: Trust(cfg)}
 	if !st.LastCheck.IsZero() {
 		t := st.LastCheck
 		s.LastCheck = &t
@@ -64,7 +94,7 @@ func componentStatus(ctx context.Context, c *config.Component, st *state.State) 
 		return cs
 	}
 	cs.Phase, cs.TargetVersion, cs.Progress = p.Phase, p.TargetVersion, p.Progress
-	cs.FailedVersions = p.FailedList()
+	cs.FailedVersions, cs.Proof = p.FailedList(), p.Proof
 	if p.LastError != "" {
 		cs.LastError = p.LastError
 	}

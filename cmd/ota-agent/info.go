@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"ota-agent/agent"
 	"runtime"
 )
 
@@ -23,5 +24,9 @@ func cmdConfig(_ context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return cfg.WriteResolved(e.stdout)
+	if err := cfg.WriteResolved(e.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "# "+trustLine(agent.Trust(cfg)))
+	return nil
 }

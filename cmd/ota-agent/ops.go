@@ -27,8 +27,15 @@ func cmdCheck(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	trust := agent.Trust(s.cfg)
 	if *asJSON {
-		return writeJSON(e.stdout, res)
+		return writeJSON(e.stdout, struct {
+			agent.CheckResult
+			Trust agent.TrustStatus `json:"trust"`
+		}{res, trust})
+	}
+	if w := trust.Warning(); w != "" {
+		fmt.Fprintln(e.stdout, w)
 	}
 	printCheck(e.stdout, res)
 	return nil

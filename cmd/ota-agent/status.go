@@ -75,6 +75,7 @@ func printStatus(w io.Writer, st agent.Status) {
 	if st.Warning != "" {
 		fmt.Fprintln(w, "WARNING: "+oneLine(st.Warning))
 	}
+	fmt.Fprintln(w, trustLine(st.Trust))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tTYPE\tVERSION\tPHASE\tTARGET\tPROGRESS\tHELD\tFAILED")
 	for _, c := range st.Components {
@@ -90,6 +91,9 @@ func printStatus(w io.Writer, st agent.Status) {
 	}
 	tw.Flush()
 	for _, c := range st.Components {
+		if c.Proof != "" {
+			fmt.Fprintf(w, "%s: proved by %s\n", esc(c.Name), esc(c.Proof))
+		}
 		if c.LastError != "" {
 			fmt.Fprintf(w, "%s: last error: %s\n", esc(c.Name), esc(c.LastError))
 		}
@@ -101,6 +105,19 @@ func printStatus(w io.Writer, st agent.Status) {
 	if st.Pending > 0 {
 		fmt.Fprintf(w, "reports waiting for delivery: %d\n", st.Pending)
 	}
+}
+
+// trustLine says what an install needs before it is armed or flashed.
+func trustLine(t agent.TrustStatus) string {
+	switch {
+	case t.RequireSignature:
+		return "trust: minisign signature required, keys " + strings.Join(t.KeyIDs, ", ")
+	case t.Warning() != "":
+		return t.Warning()
+	case len(t.KeyIDs) > 0:
+		return "trust: signatures checked when present (keys " + strings.Join(t.KeyIDs, ", ") + "), else a digest"
+	}
+	return "trust: a digest (offer md5/sha256 or manifest sha256) is required"
 }
 
 // dash returns s escaped (printable), or "-" when empty.
