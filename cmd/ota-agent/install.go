@@ -80,7 +80,7 @@ func cmdInstall(ctx context.Context, e *env) error {
 	if out.Err != nil && local != "" { // name the file, not the loopback URL
 		out.Err = errors.New(strings.ReplaceAll(out.Err.Error(), local, src))
 	}
-	printOutcomes(e.stdout, []agent.Outcome{out})
+	printOutcomes(e.stdout, s.cfg, []agent.Outcome{out})
 	return out.Err
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"ota-agent/agent"
+	"ota-agent/agent/config"
 	"ota-agent/agent/policy"
 )
 
@@ -88,24 +89,33 @@ func cmdUpdate(ctx context.Context, e *env) error {
 			fmt.Fprintf(e.stdout, "%s %s: %s: %s\n", esc(d.Component), esc(d.Version), esc(string(d.Action)), esc(d.Reason))
 		}
 	}
-	printOutcomes(e.stdout, outs)
+	printOutcomes(e.stdout, s.cfg, outs)
 	if err == nil && len(outs) == 0 {
 		fmt.Fprintln(e.stdout, "nothing to install")
 	}
 	return err
 }
 
-func printOutcomes(w io.Writer, outs []agent.Outcome) {
+func printOutcomes(w io.Writer, cfg *config.Config, outs []agent.Outcome) {
 	for _, o := range outs {
 		switch {
 		case o.Err != nil:
 			fmt.Fprintf(w, "%s %s: failed: %s\n", esc(o.Component), esc(o.Version), oneLine(o.Err.Error()))
+		case o.Phase == "rebooting" && rebootsByHand(cfg, o.Component):
+			fmt.Fprintf(w, "%s %s: written and armed; reboot the device to boot it (ab.reboot is empty; commit follows at start)\n", esc(o.Component), esc(o.Version))
 		case o.Phase == "rebooting":
 			fmt.Fprintf(w, "%s %s: written and armed; rebooting into it (commit follows at start)\n", esc(o.Component), esc(o.Version))
 		default:
 			fmt.Fprintf(w, "%s %s: installed\n", esc(o.Component), esc(o.Version))
 		}
 	}
+}
+
+// rebootsByHand reports whether the A/B component name has no ab.reboot
+// command, so the operator reboots.
+func rebootsByHand(cfg *config.Config, name string) bool {
+	c := cfg.Component(name)
+	return c != nil && c.AB != nil && len(c.AB.Reboot) == 0
 }
 
 func cmdApprove(ctx context.Context, e *env) error {
