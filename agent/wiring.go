@@ -84,7 +84,8 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 				return t, fmt.Errorf("component %s: type ab needs a [component.ab] table", c.Name)
 			}
 			tg, err := ab.New(ab.Config{Slots: a.Slots, Bootloader: a.Bootloader, EnvConfig: a.EnvConfig, GrubEnv: a.GrubEnv,
-				Scheme: a.Scheme, Attempts: a.Attempts, CmdlineFile: a.CmdlineFile, Log: log})
+				Scheme: a.Scheme, Attempts: a.Attempts, CmdlineFile: a.CmdlineFile, Log: log,
+				GrubenvLayout: a.GrubLayout, Partitions: a.Partitions})
 			if err != nil {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}

@@ -16,6 +16,7 @@ var (
 	componentTypes = []string{"ab", "stm32", "ymodem", "esp", "file"}
 	bootloaders    = []string{"uboot", "grub"}
 	abSchemes      = []string{"rauc", "mender"}
+	grubLayouts    = []string{"single", "mender"}
 	stm32Verify    = []string{"readback", "checksum", "none"}
 	ymodemCLIs     = []string{"none", "mxchip"}
 	espChips       = []string{"esp8266", "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2"}
@@ -193,10 +194,55 @@ func (l *loader) checkABBoot(i int, c *Component) *Error {
 	if m := oneOf(ab.Scheme, abSchemes); m != "" {
 		return l.compErr(i, c, "ab.scheme", "%s", m)
 	}
+	if e := l.checkABMender(i, c); e != nil {
+		return e
+	}
 	for n, h := range ab.Health {
 		if len(h) == 0 || h[0] == "" {
 			return l.compErr(i, c, "ab.health", "command %d is empty (e.g. [\"/usr/bin/systemctl\", \"is-system-running\", \"--wait\"])", n+1)
 		}
+	}
+	return nil
+}
+
+// checkABMender checks grubenv_layout and partitions, which only
+// scheme mender uses (as flasher/ab.New).
+func (l *loader) checkABMender(i int, c *Component) *Error {
+	ab := c.AB
+	if ab.GrubLayout != "" {
+		if m := oneOf(ab.GrubLayout, grubLayouts); m != "" {
+			return l.compErr(i, c, "ab.grubenv_layout", "%s", m)
+		}
+		if ab.GrubLayout == "mender" && (ab.Bootloader != "grub" || ab.Scheme != "mender") {
+			return l.compErr(i, c, "ab.grubenv_layout", "\"mender\" (grub-mender-grubenv) needs bootloader grub and scheme mender, not %s and %s", ab.Bootloader, ab.Scheme)
+		}
+	}
+	if ab.Partitions == nil {
+		return nil
+	}
+	if ab.Scheme != "mender" {
+		return l.compErr(i, c, "ab.partitions", "applies only to scheme mender (remove it for %s)", ab.Scheme)
+	}
+	return l.checkPartitions(i, c)
+}
+
+// checkPartitions wants one distinct number 1..999 per slot.
+func (l *loader) checkPartitions(i int, c *Component) *Error {
+	ab, seen := c.AB, map[int]string{}
+	for _, s := range slotNames(ab) {
+		n, ok := ab.Partitions[s]
+		switch {
+		case !ok:
+			return l.compErr(i, c, "ab.partitions", "has no number for slot %s (e.g. { A = 2, B = 3 })", s)
+		case n < 1 || n > 999:
+			return l.compErr(i, c, "ab.partitions", "slot %s: %d is not allowed (use a partition number 1..999)", s, n)
+		case seen[n] != "":
+			return l.compErr(i, c, "ab.partitions", "slots %s and %s both have partition %d", seen[n], s, n)
+		}
+		seen[n] = s
+	}
+	if len(ab.Partitions) != len(ab.Slots) {
+		return l.compErr(i, c, "ab.partitions", "names a slot that is not in slots %v", slotNames(ab))
 	}
 	return nil
 }

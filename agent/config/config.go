@@ -171,4 +171,7 @@ type AB struct {
 	CmdlineFile string            `toml:"cmdline_file"`
 	Reboot      []string          `toml:"reboot"`
 	Health      [][]string        `toml:"health"`
+
+	GrubLayout string         `toml:"grubenv_layout"` // single | mender (grubenv is then grub-mender-grubenv's directory); "" = single
+	Partitions map[string]int `toml:"partitions"`     // mender: slot → partition number; nil = from the devices
 }

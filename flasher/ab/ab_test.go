@@ -311,6 +311,8 @@ func TestNewRefuses(t *testing.T) {
 		{"bad bootloader", func(c *ab.Config) { c.Bootloader = "barebox" }},
 		{"attempts", func(c *ab.Config) { c.Attempts = 12 }},
 		{"mender without partition numbers", func(c *ab.Config) { c.Slots = map[string]string{"A": "/x/a", "B": "/x/b"} }},
+		{"mender on whole loop devices", func(c *ab.Config) { c.Slots = map[string]string{"A": "/dev/loop3", "B": "/dev/loop4"} }},
+		{"mender partitions missing a slot", func(c *ab.Config) { c.Partitions = map[string]int{"A": 2} }},
 		{"missing env config", func(c *ab.Config) { c.EnvConfig = "/nonexistent/fw_env.config" }},
 	}
 	for _, tt := range tests {

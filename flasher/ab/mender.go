@@ -15,20 +15,40 @@ type mender struct {
 func newMender(cfg Config, slots []string) (mender, error) {
 	m := mender{slots: slots, part: map[string]int{}}
 	for _, s := range slots {
-		n, ok := PartNumber(cfg.Slots[s])
-		if !ok {
-			return mender{}, fmt.Errorf("ab: mender scheme: slot %s device %q does not end in a partition number (e.g. /dev/mmcblk0p2)", s, cfg.Slots[s])
+		n, err := partitionOf(cfg, s)
+		if err != nil {
+			return mender{}, err
 		}
 		m.part[s] = n
 	}
 	if m.part[slots[0]] == m.part[slots[1]] {
-		return mender{}, fmt.Errorf("ab: mender scheme: slots %s and %s both have partition number %d", slots[0], slots[1], m.part[slots[0]])
+		return mender{}, fmt.Errorf("ab: mender scheme: slots %s and %s both have partition number %d; set [component.ab] partitions (e.g. {A = 2, B = 3})",
+			slots[0], slots[1], m.part[slots[0]])
 	}
 	return m, nil
 }
 
-// PartNumber returns the trailing decimal number of a device path, which
-// Mender uses as mender_boot_part: PartNumber("/dev/mmcblk0p3") = 3.
+// partitionOf returns slot's configured partition number, else the one
+// its device has.
+func partitionOf(cfg Config, slot string) (int, error) {
+	if cfg.Partitions == nil {
+		n, err := PartitionNumber(cfg.Slots[slot])
+		if err != nil {
+			return 0, fmt.Errorf("ab: mender scheme: slot %s: %w; set [component.ab] partitions (e.g. {A = 2, B = 3})", slot, err)
+		}
+		return n, nil
+	}
+	n, ok := cfg.Partitions[slot]
+	if !ok || n < 1 || n > MaxPartition {
+		return 0, fmt.Errorf("ab: mender scheme: partitions gives slot %s number %d, want 1..%d for each slot (e.g. {A = 2, B = 3})",
+			slot, n, MaxPartition)
+	}
+	return n, nil
+}
+
+// PartNumber returns the trailing decimal number of a name, which Mender
+// uses as mender_boot_part: PartNumber("/dev/mmcblk0p3") = 3. It reads the
+// name only; PartitionNumber asks the device.
 func PartNumber(dev string) (int, bool) {
 	i := len(dev)
 	for i > 0 && dev[i-1] >= '0' && dev[i-1] <= '9' {
@@ -38,7 +58,7 @@ func PartNumber(dev string) (int, bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(dev[i:])
-	return n, err == nil
+	return n, err == nil && n >= 1 && n <= MaxPartition
 }
 
 func (m mender) arm(vars map[string]string, slot string) {
