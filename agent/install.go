@@ -114,7 +114,7 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 			err = a.installImage(ctx, c, &of)
 		}
 	}
-	out.Err = err
+	out.Err, out.Version = err, of.Version // the package may have named the version
 	switch {
 	case err == nil && c.Type == "ab":
 		out.Phase = string(state.Rebooting)
