@@ -7,6 +7,9 @@
 // GRUB's save_env writes the file's existing disk blocks in place through a
 // blocklist, so a writer must keep the file exactly as large as it is and
 // must not move it: WriteFile rewrites in place and fsyncs, never renames.
+//
+// Pair is grub-mender-grubenv's redundant layout: two env files, each with
+// a lock block saying whether it is complete.
 package grubenv
 
 import (
