@@ -22,6 +22,7 @@ const (
 	OpReadReg        Op = 0x0A
 	OpSPISetParams   Op = 0x0B
 	OpSPIAttach      Op = 0x0D
+	OpReadFlashSlow  Op = 0x0E // ROM only: 64 bytes per request
 	OpChangeBaudrate Op = 0x0F
 	OpFlashDeflBegin Op = 0x10
 	OpFlashDeflData  Op = 0x11
@@ -34,7 +35,7 @@ var opNames = map[Op]string{
 	OpFlashBegin: "FLASH_BEGIN", OpFlashData: "FLASH_DATA", OpFlashEnd: "FLASH_END",
 	OpMemBegin: "MEM_BEGIN", OpMemEnd: "MEM_END", OpMemData: "MEM_DATA", OpSync: "SYNC",
 	OpWriteReg: "WRITE_REG", OpReadReg: "READ_REG", OpSPISetParams: "SPI_SET_PARAMS",
-	OpSPIAttach: "SPI_ATTACH", OpChangeBaudrate: "CHANGE_BAUDRATE",
+	OpSPIAttach: "SPI_ATTACH", OpReadFlashSlow: "READ_FLASH_SLOW", OpChangeBaudrate: "CHANGE_BAUDRATE",
 	OpFlashDeflBegin: "FLASH_DEFL_BEGIN", OpFlashDeflData: "FLASH_DEFL_DATA",
 	OpFlashDeflEnd: "FLASH_DEFL_END", OpSPIFlashMD5: "SPI_FLASH_MD5", OpGetSecInfo: "GET_SECURITY_INFO",
 }

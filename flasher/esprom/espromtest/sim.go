@@ -2,7 +2,8 @@
 // tests, benchmarks, `ota-agent simulate esp` and the demo. It answers the
 // commands a ROM-mode esptool session uses (serial-protocols.md §3.4): SYNC
 // with 8 replies, GET_SECURITY_INFO with 01 05 (as the ESP32 ROM does),
-// READ_REG/WRITE_REG, SPI_ATTACH, SPI_SET_PARAMS, CHANGE_BAUDRATE,
+// READ_REG/WRITE_REG (with the SPI flash controller and the eFuse and clock
+// registers esptool reads: spi.go, chip.go), READ_FLASH_SLOW, SPI_ATTACH, SPI_SET_PARAMS, CHANGE_BAUDRATE,
 // FLASH_BEGIN/DATA/END, FLASH_DEFL_BEGIN/DATA/END and SPI_FLASH_MD5 as ASCII
 // hex; unknown commands get 01 05 and data checksum errors 01 07.
 //
@@ -57,6 +58,11 @@ type Options struct {
 	Faults    Faults
 	Log       *slog.Logger
 	Fatalf    func(format string, args ...any) // protocol violations; nil = log them
+	// Transcript, if set, receives every request frame the simulator
+	// decodes and every reply it sends, unframed, one hex line each: "> "
+	// then the request, "< " then the reply (transcript.go). Written from
+	// the serving goroutine.
+	Transcript io.Writer
 }
 
 // Sim is one simulated chip. Flash and Ops are safe to call while it serves.
@@ -74,6 +80,7 @@ type Sim struct {
 	synced  bool
 	dead    bool
 	regs    map[uint32]uint32
+	spi     spiFlash
 	w       *writeSession
 	dataN   int
 	shaper  serialtest.Shaper
@@ -225,7 +232,9 @@ func (s *Sim) reply(ctx context.Context, op esprom.Op, value uint32, body []byte
 	if code != 0 {
 		status = []byte{1, code, 0, 0}
 	}
-	pk := esprom.SlipEncode(esprom.Response{Op: op, Value: value, Data: append(append([]byte(nil), body...), status...)}.Encode())
+	raw := esprom.Response{Op: op, Value: value, Data: append(append([]byte(nil), body...), status...)}.Encode()
+	s.record('<', raw)
+	pk := esprom.SlipEncode(raw)
 	now := time.Now()
 	at := now.Add(max(time.Until(s.rxFree), 0) + s.opts.Latency) // request fully received, then turnaround
 	wait := at.Sub(now) + s.shaper.Delay(at, len(pk))            // then the reply crosses the line
@@ -253,6 +262,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (s *Sim) handle(ctx context.Context, frame []byte) error {
+	s.record('>', frame)
 	req, err := esprom.DecodeRequest(frame)
 	if err != nil {
 		return nil // noise; the ROM ignores it
@@ -276,7 +286,7 @@ func (s *Sim) handle(ctx context.Context, frame []byte) error {
 		if len(req.Data) < 8 {
 			return s.reply(ctx, req.Op, 0, nil, esprom.ErrCodeInvalidMessage)
 		}
-		s.regs[le(req.Data, 0)] = le(req.Data, 1)
+		s.writeSPI(le(req.Data, 0), le(req.Data, 1))
 		return s.reply(ctx, req.Op, 0, nil, 0)
 	case esprom.OpSPIAttach, esprom.OpSPISetParams:
 		return s.reply(ctx, req.Op, 0, nil, 0)
@@ -290,6 +300,8 @@ func (s *Sim) handle(ctx context.Context, frame []byte) error {
 		return s.end(ctx, req)
 	case esprom.OpSPIFlashMD5:
 		return s.md5(ctx, req)
+	case esprom.OpReadFlashSlow:
+		return s.readFlashSlow(ctx, req)
 	default: // GET_SECURITY_INFO on the ESP32 ROM, and anything unknown
 		return s.reply(ctx, req.Op, 0, nil, esprom.ErrCodeInvalidMessage)
 	}
@@ -315,12 +327,12 @@ func (s *Sim) readReg(ctx context.Context, req esprom.Request) error {
 		return s.reply(ctx, req.Op, 0, nil, esprom.ErrCodeInvalidMessage)
 	}
 	addr := le(req.Data, 0)
-	v := s.regs[addr]
-	switch addr {
-	case esprom.ChipMagicReg:
+	v, ok := s.chipReg(addr)
+	switch {
+	case addr == esprom.ChipMagicReg:
 		v = s.opts.Magic
-	case 0x3FF40014: // UART_CLKDIV: 40 MHz APB / baud, as the ROM set it
-		v = uint32(40_000_000 / s.romBaud)
+	case !ok:
+		v = s.readSPI(addr) // or any other register written before
 	}
 	return s.reply(ctx, req.Op, v, nil, 0)
 }
