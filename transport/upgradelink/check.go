@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"ota-agent/transport"
 )
@@ -20,6 +21,7 @@ func (c *Client) Check(ctx context.Context, dev transport.Device) ([]transport.O
 	if err != nil {
 		return nil, err
 	}
+	c.appStart(ctx, cur)
 	body := c.upgradeBody(cur)
 	env, err := c.post(ctx, "check", "/v1/"+c.cfg.Kind+"/upgrade", body)
 	if err != nil {
@@ -55,12 +57,52 @@ func (c *Client) versionCode(dev transport.Device) (int64, error) {
 	return n, nil
 }
 
+// appStart sends app_start once per Client (a daemon start, or one CLI
+// run), before its first check, as the SDK does at launch: launchTime is
+// when the Client was made. A failure is logged and tried again before the
+// next check; it never stops the check.
+func (c *Client) appStart(ctx context.Context, cur int64) {
+	if c.appStarted {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`{"eventType":"app_start","appKey":` + jsonString(c.cfg.Key))
+	b.WriteString(`,"timestamp":` + jsonString(c.now().Format(time.RFC3339)) + `,"eventData":{`)
+	b.WriteString(`"launchTime":` + jsonString(c.started.Format(time.RFC3339)) + `,"versionCode":` + strconv.FormatInt(cur, 10))
+	b.WriteString(c.deviceFields() + `}}`)
+	env, err := c.post(ctx, "report app_start", "/v1/app/report", []byte(b.String()))
+	if err == nil && env.Code != 0 {
+		err = codeError("report app_start", env)
+	}
+	if err != nil {
+		c.log.Warn("app_start not delivered; tried again at the next check", "err", err)
+		return
+	}
+	c.appStarted = true
+}
+
+// deviceFields are the optional eventData fields, each with a leading comma.
+func (c *Client) deviceFields() string {
+	var b strings.Builder
+	if c.cfg.DevModelKey != "" {
+		b.WriteString(`,"devModelKey":` + jsonString(c.cfg.DevModelKey))
+	}
+	if c.cfg.DevKey != "" {
+		b.WriteString(`,"devKey":` + jsonString(c.cfg.DevKey))
+	}
+	b.WriteString(`,"target":"linux"`)
+	if c.cfg.Arch != "" {
+		b.WriteString(`,"arch":` + jsonString(c.cfg.Arch))
+	}
+	return b.String()
+}
+
 // upgradeBody returns the request body, fields in the SDK's order, e.g.
 // {"fileKey":"…","versionCode":1,"appointVersionCode":0,"devModelKey":"stv1","devKey":"…"}.
 func (c *Client) upgradeBody(cur int64) []byte {
 	var b strings.Builder
 	b.WriteString(`{"` + kindKeyField[c.cfg.Kind] + `":` + jsonString(c.cfg.Key))
-	b.WriteString(`,"versionCode":` + strconv.FormatInt(cur, 10) + `,"appointVersionCode":0`)
+	b.WriteString(`,"versionCode":` + strconv.FormatInt(cur, 10) + `,"appointVersionCode":` + strconv.FormatInt(max(c.cfg.AppointVersionCode, 0), 10))
 	if c.cfg.Kind == "lnx" {
 		b.WriteString(`,"arch":` + jsonString(c.cfg.Arch))
 	}

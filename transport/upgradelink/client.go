@@ -42,6 +42,13 @@ type Config struct {
 	Component   string // the device component the offers are for
 	DevModelKey string // optional device model key
 	DevKey      string // optional device key (the device id or MAC)
+	// AppointVersionCode asks for this versionCode instead of the latest
+	// (appointVersionCode); 0 = the latest.
+	AppointVersionCode int64
+	// ReportDownload sends the download event before each install event,
+	// as the SDK does, for components whose installer reports no download
+	// event of its own (every type but ab).
+	ReportDownload bool
 
 	Client *http.Client     // nil: transport.HTTPClient(nil) (60 s timeout); https→http redirects refused unless it sets CheckRedirect
 	Log    *slog.Logger     // nil: discard
@@ -56,6 +63,10 @@ type Client struct {
 	log  *slog.Logger
 	now  func() time.Time
 	base string
+
+	started    time.Time       // launchTime of app_start
+	appStarted bool            // app_start delivered
+	downloaded map[string]bool // versions whose download event was sent by downloadFirst
 }
 
 var _ transport.API = (*Client)(nil)
@@ -63,7 +74,7 @@ var _ transport.API = (*Client)(nil)
 // New returns a client for cfg. Configuration errors are reported by the
 // first Check or Report, naming the field to fix.
 func New(cfg Config) *Client {
-	c := &Client{cfg: cfg, log: cfg.Log, now: cfg.Now}
+	c := &Client{cfg: cfg, log: cfg.Log, now: cfg.Now, downloaded: map[string]bool{}}
 	c.hc = transport.HTTPClient(cfg.Client)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -73,6 +84,7 @@ func New(cfg Config) *Client {
 		c.now = time.Now
 	}
 	c.base = strings.TrimRight(cfg.BaseURL, "/")
+	c.started = c.now()
 	return c
 }
 

@@ -165,9 +165,19 @@ func TestSeedSamplesVerbatim(t *testing.T) {
 	_, err = c.Check(t.Context(), dev("1"))
 	wantErr(t, err, 404, "404001", false, "Доступная версия не получена")
 	// The request body is the seed's request, byte for byte.
-	if b := srv.Requests()[0].Body; string(b) != string(upgradelinktest.SampleRequest) {
+	if b := firstTo(srv, "/v1/configuration/upgrade").Body; string(b) != string(upgradelinktest.SampleRequest) {
 		t.Errorf("request body = %s\nwant %s", b, upgradelinktest.SampleRequest)
 	}
+}
+
+// firstTo returns the first request to path.
+func firstTo(srv *upgradelinktest.Server, path string) upgradelinktest.Request {
+	for _, r := range srv.Requests() {
+		if r.Path == path {
+			return r
+		}
+	}
+	return upgradelinktest.Request{}
 }
 
 // wantErr checks err is a *transport.Error with these fields.

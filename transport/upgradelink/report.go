@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"ota-agent/transport"
+	"ota-agent/transport/download"
 )
 
 // Result codes of /v1/app/report (the SDK's client/enums.go).
@@ -32,6 +33,9 @@ func (c *Client) Report(ctx context.Context, r transport.Report) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if err := c.downloadFirst(ctx, r); err != nil {
+		return err
+	}
 	body, err := c.reportBody(r)
 	if err != nil {
 		return &transport.Error{API: api, Op: op, Msg: err.Error()}
@@ -44,6 +48,31 @@ func (c *Client) Report(ctx context.Context, r transport.Report) error {
 		return codeError(op, env)
 	}
 	c.log.Info("reported", "version", r.Version, "event", string(r.Event), "ok", r.OK)
+	return nil
+}
+
+// downloadFirst sends the successful download event the SDK sends before
+// every upgrade event, for components whose installer reports none of its
+// own (Config.ReportDownload): an install event, good or bad, means the
+// package was downloaded and verified. It is sent once per version.
+func (c *Client) downloadFirst(ctx context.Context, r transport.Report) error {
+	if !c.cfg.ReportDownload || r.Event != transport.EventInstall || c.downloaded[r.Version] {
+		return nil
+	}
+	d := r
+	d.Event, d.OK, d.Code, d.Reason = transport.EventDownload, true, 0, ""
+	body, err := c.reportBody(d)
+	if err != nil {
+		return &transport.Error{API: api, Op: "report download", Msg: err.Error()}
+	}
+	env, err := c.post(ctx, "report download", "/v1/app/report", body)
+	if err == nil && env.Code != 0 {
+		err = codeError("report download", env)
+	}
+	if err != nil {
+		return err
+	}
+	c.downloaded[r.Version] = true
 	return nil
 }
 
@@ -88,7 +117,8 @@ func (c *Client) reportBody(r transport.Report) ([]byte, error) {
 }
 
 // ResultCode is the report code for r: 0 when r.OK, r.Code when it is one of
-// the SDK's failure codes (1, 1001–1004), else 1.
+// the SDK's failure codes (1, 1001–1004), else the code the failure reason
+// names (FailureCode), else 1.
 func ResultCode(r transport.Report) int {
 	if r.OK {
 		return CodeSuccess
@@ -96,6 +126,34 @@ func ResultCode(r transport.Report) int {
 	switch r.Code {
 	case CodeError, CodeDownloadHTTP, CodeNoSpace, CodeFileError, CodeMD5Mismatch:
 		return r.Code
+	}
+	return FailureCode(r.Reason)
+}
+
+// failureMarks map the download engine's own failure texts (its sentinels
+// and error formats, so they stay in step) to the SDK's codes, in order.
+var failureMarks = []struct {
+	mark string
+	code int
+}{
+	{"md5 mismatch: got", CodeMD5Mismatch},
+	{"sha256 mismatch: got", CodeMD5Mismatch},
+	{download.ErrNoSpace.Error(), CodeNoSpace},
+	{"unexpected HTTP ", CodeDownloadHTTP},
+	{"HTTP 403 (presigned", CodeDownloadHTTP},
+	{"write destination at offset", CodeFileError},
+	{"read back at offset", CodeFileError},
+	{"staging", CodeFileError},
+}
+
+// FailureCode is the SDK code for a failure reason (Report.Reason, the
+// agent's one-line error): 1004 digest mismatch, 1002 not enough space, 1001
+// an HTTP error from the download server, 1003 a file operation, else 1.
+func FailureCode(reason string) int {
+	for _, m := range failureMarks {
+		if strings.Contains(reason, m.mark) {
+			return m.code
+		}
 	}
 	return CodeError
 }
