@@ -110,6 +110,10 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 	res, err := download.Fetch(ctx, a.downloadOptions(), a.request(ctx, of, c.Name+".slot-"+slot.Name()+".journal"), st, a.progress(c.Name))
 	if err != nil {
 		st.Abort()
+		var te *trustError
+		if errors.As(err, &te) { // refused while unpacking: say that, not how far the download got
+			return proved{}, te
+		}
 		return proved{}, &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
 	}
 	u, err := st.Finish(res)

@@ -22,6 +22,9 @@ type ConfigOptions struct {
 	// Components limits the [[component]] tables to these names (nil = all:
 	// rootfs, mcu, wifi, radio, settings).
 	Components []string
+	// PublicKey, when set, is the one [security] key: every package must be
+	// signed by it.
+	PublicKey string
 }
 
 // WriteConfig writes the agent configuration for d and srv to path and
@@ -60,6 +63,9 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 	// The fake servers listen on plain http://127.0.0.1.
 	b.WriteString(strings.Replace(server, "\n\n[server.", "\ninsecure_http = true\n\n[server.", 1))
 	b.WriteString("\n[policy]\n" + lines(o.Policy) + "\n[download]\nstall_timeout = \"5s\"\n" + lines(o.Download))
+	if o.PublicKey != "" {
+		fmt.Fprintf(&b, "\n[security]\npublic_keys = [%q]\n", o.PublicKey)
+	}
 	rc := d.Rig.Config
 	comps := map[string]string{
 		"rootfs": fmt.Sprintf("[[component]]\nname = \"rootfs\"\ntype = \"ab\"\nversion = %q\n[component.ab]\nslots = { A = %q, B = %q }\nbootloader = %q\nenv_config = %q\ngrubenv = %q\nscheme = %q\nattempts = %d\ncmdline_file = %q\n",

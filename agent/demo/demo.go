@@ -48,6 +48,7 @@ type run struct {
 	srv   Server
 	imgs  map[string][]byte
 	vers  map[string]string
+	key   *Signer
 	sum   *Summary
 	start time.Time
 }
@@ -102,9 +103,12 @@ func (r *run) setup(ctx context.Context) error {
 	if r.o.API == "upgradelink" {
 		r.vers = map[string]string{"rootfs": "2", "mcu": "2", "wifi": "2"}
 	}
+	if r.key, err = NewSigner(); err != nil {
+		return err
+	}
 	r.cfg = filepath.Join(r.dir, "agent.toml")
 	return WriteConfig(r.cfg, r.dev, r.srv, ConfigOptions{StateDir: filepath.Join(r.dir, "state"),
-		Components: []string{"rootfs", "mcu", "wifi"}, Policy: []string{`prompt = "hold"`}})
+		Components: []string{"rootfs", "mcu", "wifi"}, Policy: []string{`prompt = "hold"`}, PublicKey: r.key.Public.String()})
 }
 
 func (r *run) teardown() error {

@@ -58,7 +58,7 @@ func (r *run) play(ctx context.Context) error {
 	steps := []demoStep{
 		{"simulated board", r.board},
 		{"check: ask the " + r.o.API + " API what it offers (changes nothing)", func() error {
-			if err := r.srv.Publish(r.firstRelease()...); err != nil {
+			if err := r.publish(r.firstRelease(), true); err != nil {
 				return err
 			}
 			return r.agent(ctx, "check")
@@ -67,9 +67,9 @@ func (r *run) play(ctx context.Context) error {
 	if fix := r.fixRelease(); fix != nil {
 		steps = append(steps, demoStep{"the vendor publishes the proper release", func() error {
 			for _, f := range fix {
-				r.say("%s %s (%d bytes, md5 %s)", f.Component, f.Version, len(f.Data), md5Hex(f.Data))
+				r.say("%s %s (%d bytes, md5 %s), in a zip whose manifest is signed by key %s", f.Component, f.Version, len(f.Data), md5Hex(f.Data), r.key.KeyID())
 			}
-			return r.srv.Publish(fix...)
+			return r.publish(fix, true)
 		}})
 	}
 	for _, c := range byHand {
@@ -86,6 +86,7 @@ func (r *run) play(ctx context.Context) error {
 		{"reboot: the bootloader counts the boot and picks the slot", func() error { return r.reboot(ctx) }},
 		{"commit: health checks passed, make the new slot permanent", func() error { return r.agent(ctx, "commit") }},
 		{"status", func() error { return r.agent(ctx, "status") }},
+		{"a forged release (no signature) appears in the console: update refuses it", func() error { return r.forged(ctx) }},
 		{"what the " + r.o.API + " server received", r.received},
 		{"verify the simulated hardware", r.verify},
 	}...)
@@ -101,8 +102,12 @@ func (r *run) play(ctx context.Context) error {
 // for parts the API cannot offer.
 func (r *run) handStep(ctx context.Context, c string) demoStep {
 	return demoStep{"install " + c + " by hand (the " + r.o.API + " API does not offer it)", func() error {
-		url := r.srv.Host(c+"-"+r.vers[c]+".bin", r.imgs[c])
-		return r.agent(ctx, "install", "--component", c, "--md5", md5Hex(r.imgs[c]), "--version", r.vers[c], url)
+		pkg, err := r.key.Pack(c, r.vers[c], r.imgs[c], true)
+		if err != nil {
+			return err
+		}
+		url := r.srv.Host(c+"-"+r.vers[c]+".zip", pkg)
+		return r.agent(ctx, "install", "--component", c, "--md5", md5Hex(pkg), "--version", r.vers[c], url)
 	}}
 }
 
@@ -163,5 +168,35 @@ func (r *run) verify() error {
 		r.say("✓ %s (md5 %s)", c.what, md5Hex(c.want))
 		r.sum.Verified = append(r.sum.Verified, c.what)
 	}
+	return nil
+}
+
+// publish offers fws, each packed in a zip with a manifest, signed or not.
+func (r *run) publish(fws []Firmware, signed bool) error {
+	for i := range fws {
+		pkg, err := r.key.Pack(fws[i].Component, fws[i].Version, fws[i].Data, signed)
+		if err != nil {
+			return err
+		}
+		fws[i].Data = pkg
+	}
+	return r.srv.Publish(fws...)
+}
+
+// forged offers an unsigned rootfs release and shows update refusing it
+// before any byte reaches the inactive slot.
+func (r *run) forged(ctx context.Context) error {
+	v := "9.9.9"
+	if r.o.API == "upgradelink" {
+		v = "9"
+	}
+	comp := r.srv.Offers()[0]
+	if err := r.publish([]Firmware{{Component: comp, Version: v, Data: Image(9, 64<<10), UpgradeType: "forced"}}, false); err != nil {
+		return err
+	}
+	if err := r.agent(ctx, "update", "--yes"); err == nil {
+		return fmt.Errorf("update installed an unsigned %s %s", comp, v)
+	}
+	r.say("refused as it must be: %s %s carries no signature by key %s", comp, v, r.key.KeyID())
 	return nil
 }
