@@ -102,10 +102,18 @@ func (p *Pair) current() (*Env, [2]error, error) {
 // both copies, copy 2 first, as grub-mender-grubenv-set does. An invalid
 // copy 1 is first restored from copy 2, so that at every point of the
 // sequence one copy is complete: after a power cut GRUB and Read see either
-// the old or the new environment. Nothing is written if fn fails.
+// the old or the new environment. Nothing is written if fn fails or the
+// result does not fit a file (ErrTooSmall).
 func (p *Pair) Update(fn func(e *Env) error) error {
 	cur, bad, err := p.current()
 	if err != nil {
+		return err
+	}
+	next := &Env{Vars: slices.Clone(cur.Vars), Comments: slices.Clone(cur.Comments)}
+	if err := fn(next); err != nil {
+		return err
+	}
+	if err := p.fits(next); err != nil {
 		return err
 	}
 	if bad[0] != nil {
@@ -113,13 +121,28 @@ func (p *Pair) Update(fn func(e *Env) error) error {
 			return fmt.Errorf("restore copy 1 of %s from copy 2: %w", p.Dir, err)
 		}
 	}
-	next := &Env{Vars: slices.Clone(cur.Vars), Comments: slices.Clone(cur.Comments)}
-	if err := fn(next); err != nil {
-		return err
-	}
 	for _, i := range []int{2, 1} {
 		if err := p.writeCopy(i, next); err != nil {
 			return fmt.Errorf("write copy %d of %s: %w", i, p.Dir, err)
+		}
+	}
+	return nil
+}
+
+// fits checks before anything is written that e and both lock states fit
+// the files as they are, so that a block too small cannot stop an Update
+// half-way (with copy 2 new and copy 1 marked editing).
+func (p *Pair) fits(e *Env) error {
+	lock := &Env{Vars: []Var{{VarEditing, "1"}}}
+	for i := 1; i <= 2; i++ {
+		for path, blk := range map[string]*Env{p.EnvPath(i): e, p.LockPath(i): lock} {
+			fi, err := os.Stat(path)
+			if err != nil {
+				return fmt.Errorf("grub-mender-grubenv copy %d: %w", i, err)
+			}
+			if _, err := blk.Encode(int(fi.Size())); err != nil {
+				return fmt.Errorf("grub-mender-grubenv %s (%d bytes): %w", path, fi.Size(), err)
+			}
 		}
 	}
 	return nil

@@ -262,3 +262,52 @@ func TestPairMissing(t *testing.T) {
 		t.Errorf("Read = %v, want ErrPairInvalid naming mender_grubenv1/lock", err)
 	}
 }
+
+// FuzzPairTornCopy: whatever copy 1 holds (any lock and env bytes, as a
+// torn write or a damaged FAT sector may leave), with copy 2 complete, Read
+// returns an environment, GRUB boots one of the two partitions, and an
+// Update leaves both copies complete with the change.
+func FuzzPairTornCopy(f *testing.F) {
+	lock0, _ := (&Env{Vars: []Var{{VarEditing, "0"}}}).Encode(DefaultSize)
+	env, _ := (&Env{Vars: []Var{{"bootcount", "0"}, {"mender_boot_part", "2"}, {"upgrade_available", "0"}}}).Encode(DefaultSize)
+	f.Add(lock0, env)
+	f.Add(lock0[:40], env[:30])
+	f.Add([]byte(Signature+"editing=1\n"), []byte{})
+	f.Add([]byte(Signature+"editing=0\n"), []byte(Signature+"mender_boot_part=3\nbootcount"))
+	f.Fuzz(func(t *testing.T, lock1, env1 []byte) {
+		p := NewPair(t.TempDir())
+		for i, b := range [][2][]byte{{lock1, env1}, {lock0, env}} {
+			os.MkdirAll(filepath.Dir(p.EnvPath(i+1)), 0o755)
+			os.WriteFile(p.LockPath(i+1), b[0], 0o644)
+			os.WriteFile(p.EnvPath(i+1), b[1], 0o644)
+		}
+		e, err := p.Read()
+		if err != nil {
+			t.Fatalf("Read with copy 2 complete: %v", err)
+		}
+		if g := grubView(p); g != "" && g != mustGet(e, "mender_boot_part") {
+			t.Fatalf("GRUB boots %q, Read says %q", g, mustGet(e, "mender_boot_part"))
+		}
+		err = p.Update(setBoot("3"))
+		if err != nil && !errors.Is(err, ErrTooSmall) && !strings.Contains(err.Error(), "shorter than the signature") {
+			t.Fatalf("Update: %v", err)
+		}
+		if err != nil { // copy 1 is too short to hold the environment
+			if c, err := p.load(2); err != nil || mustGet(c, "mender_boot_part") != "2" {
+				t.Fatalf("after a refused Update copy 2: %v %v", c, err)
+			}
+			return
+		}
+		for i := 1; i <= 2; i++ {
+			c, err := p.load(i)
+			if err != nil || mustGet(c, "mender_boot_part") != "3" {
+				t.Fatalf("after Update copy %d: %v %v", i, c, err)
+			}
+		}
+	})
+}
+
+func mustGet(e *Env, k string) string {
+	v, _ := e.Get(k)
+	return v
+}
