@@ -11,7 +11,7 @@ GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 # staticcheck 2025.1.1 is module version v0.6.1 (go run needs the module version).
 STATICCHECK_VERSION ?= v0.6.1
 
-.PHONY: all build cross test bench bench-table stress lint demo clean
+.PHONY: all build cross test bench bench-table bench-peers stress lint demo clean
 
 all: build
 
@@ -40,6 +40,13 @@ bench:
 bench-table:
 	@echo; echo "ota-agent measured figures, $$(date -u +%Y-%m-%d), $$(nproc) x $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 	@awk -f testdata/e2e/benchtable.awk $(BIN)/bench.txt
+
+# bench-peers (root) times ota-agent's A/B install next to Mender, RAUC,
+# SWUpdate, dd and curl|dd on one loop-device slot, installing the peers from
+# Debian packages first; table in $(BIN)/bench-peers.txt and .json (README
+# "Measured figures"). N, WARMUP, SIZE_MB, ROWS and W tune it.
+bench-peers: build
+	testdata/e2e/bench-peers.sh $(BIN)/ota-agent
 
 # demo runs the whole product on simulated hardware (no root, no network).
 demo: build
