@@ -79,6 +79,9 @@ func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport
 			return w, err
 		}
 		a.log.Warn("read-back of the slot written before the restart failed; downloading again", "device", c.Name, "err", err)
+		if err := a.setPhase(c.Name, state.Downloading, "read-back failed; downloading again", func(cs *state.Component) { cs.Written = nil }); err != nil {
+			return nil, err
+		}
 	}
 	var w *state.Written
 	err := a.twice(c.Name, of.Version, func() error {
@@ -202,7 +205,7 @@ func (a *Agent) MarkGood(ctx context.Context) error {
 		c := &a.cfg.Components[i]
 		t := a.o.Targets.AB[c.Name]
 		cs := a.snapshot().Components[c.Name]
-		if c.Type != "ab" || t == nil || (cs != nil && (cs.Phase == state.Rebooting || cs.Phase == state.Committing)) {
+		if c.Type != config.KindAB || t == nil || (cs != nil && armed(cs.Phase)) {
 			continue
 		}
 		if err := a.health(ctx, c); err != nil {
@@ -228,7 +231,7 @@ func (a *Agent) resolvePending(ctx context.Context) (string, error) {
 	for i := range a.cfg.Components {
 		c := &a.cfg.Components[i]
 		cs := a.snapshot().Components[c.Name]
-		if c.Type != "ab" || cs == nil || (cs.Phase != state.Rebooting && cs.Phase != state.Committing) {
+		if c.Type != config.KindAB || cs == nil || !armed(cs.Phase) {
 			continue
 		}
 		msg, err := a.resolve(ctx, c, cs)
@@ -342,7 +345,7 @@ func (a *Agent) Rollback(ctx context.Context) (string, error) {
 	for i := range a.cfg.Components {
 		c := &a.cfg.Components[i]
 		cs := a.snapshot().Components[c.Name]
-		if c.Type != "ab" || cs == nil || (cs.Phase != state.Rebooting && cs.Phase != state.Committing) {
+		if c.Type != config.KindAB || cs == nil || !armed(cs.Phase) {
 			continue
 		}
 		if err := a.o.Targets.AB[c.Name].Rollback(ctx); err != nil {
@@ -356,7 +359,7 @@ func (a *Agent) Rollback(ctx context.Context) (string, error) {
 
 func (a *Agent) pending() bool {
 	for _, cs := range a.snapshot().Components {
-		if cs.Phase == state.Rebooting || cs.Phase == state.Committing {
+		if armed(cs.Phase) {
 			return true
 		}
 	}

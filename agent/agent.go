@@ -111,26 +111,41 @@ func (a *Agent) snapshot() *state.State {
 	return a.st.Clone()
 }
 
-// mutate applies f to the state and saves it before returning: every phase
-// change is on disk before the step it announces.
-func (a *Agent) mutate(f func(st *state.State)) error {
+// change applies f to a copy of the state and saves it; only a saved state
+// replaces the one in memory, so memory and disk never disagree. Every phase
+// change is on disk before the step it announces. f may refuse the change
+// by returning an error: then nothing is saved.
+func (a *Agent) change(f func(st *state.State) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	f(a.st)
-	if err := a.o.Store.Save(a.st); err != nil {
+	next := a.st.Clone()
+	if err := f(next); err != nil {
+		return err
+	}
+	if err := a.o.Store.Save(next); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	a.st = next
 	return nil
 }
 
-// setPhase persists a phase change of component name and logs it in the one
-// fixed transition form.
+// mutate is change for an f that always applies.
+func (a *Agent) mutate(f func(st *state.State)) error {
+	return a.change(func(st *state.State) error { f(st); return nil })
+}
+
+// setPhase persists a phase change of component name allowed by the state
+// machine (phases.go) and logs it in the one fixed transition form. A
+// refused transition or a failed save changes nothing and is logged once.
 func (a *Agent) setPhase(name string, to state.Phase, reason string, f func(c *state.Component)) error {
 	var from state.Phase
 	var target string
-	err := a.mutate(func(st *state.State) {
+	err := a.change(func(st *state.State) error {
 		c := st.Component(name)
 		from = c.Phase
+		if err := checkTransition(from, to); err != nil {
+			return fmt.Errorf("component %s: %w", name, err)
+		}
 		c.Phase = to
 		if to != state.Downloading {
 			c.Progress.Done = min(c.Progress.Done, c.Progress.Total)
@@ -139,12 +154,17 @@ func (a *Agent) setPhase(name string, to state.Phase, reason string, f func(c *s
 			f(c)
 		}
 		target = c.TargetVersion
+		return nil
 	})
+	if err != nil {
+		a.log.Error("state transition not made", "device", name, "from", from, "to", to, "reason", reason, "err", err)
+		return err
+	}
 	a.log.Info("state transition", "device", name, "from", from, "to", to, "version", target, "reason", reason)
 	if a.o.Notify != nil {
 		a.o.Notify.Status(fmt.Sprintf("%s: %s %s", name, to, target))
 	}
-	return err
+	return nil
 }
 
 // progress returns a progress callback for component name that updates the

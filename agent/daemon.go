@@ -37,9 +37,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	bo := a.newBackoff()
 	for {
-		_, _, err := a.Update(ctx, UpdateOptions{NoResolve: true})
+		_, outs, err := a.Update(ctx, UpdateOptions{NoResolve: true})
 		if ctx.Err() != nil {
 			return nil
+		}
+		if installFailed(outs, err) {
+			err = nil // logged by the install itself; the check went fine
 		}
 		_ = a.FlushReports(ctx)
 		wait := a.nextWait(err, bo)
@@ -172,4 +175,15 @@ func (a *Agent) sleep(ctx context.Context, d time.Duration) bool {
 			a.o.Heartbeat()
 		}
 	}
+}
+
+// installFailed reports whether err is one of the installs' own errors
+// (already logged and recorded by Install), not a failed check.
+func installFailed(outs []Outcome, err error) bool {
+	for _, o := range outs {
+		if err != nil && o.Err == err {
+			return true
+		}
+	}
+	return false
 }

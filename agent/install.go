@@ -34,10 +34,10 @@ type UpdateOptions struct {
 
 // Outcome is what happened to one install.
 type Outcome struct {
-	Component string `json:"component"`
-	Version   string `json:"version"`
-	Phase     string `json:"phase"` // idle (done), rebooting (A/B armed), failed
-	Err       error  `json:"-"`
+	Component string      `json:"component"`
+	Version   string      `json:"version"`
+	Phase     state.Phase `json:"phase"` // idle (done), rebooting (A/B armed), failed
+	Err       error       `json:"-"`
 }
 
 // Update resolves a pending A/B install, checks, records the decisions and
@@ -45,7 +45,7 @@ type Outcome struct {
 // check and one outcome per install; the error is the first failure.
 func (a *Agent) Update(ctx context.Context, o UpdateOptions) (CheckResult, []Outcome, error) {
 	if !o.NoResolve {
-		if _, err := a.ResolvePending(ctx); err != nil {
+		if err := a.Resume(ctx); err != nil {
 			return CheckResult{}, nil, err
 		}
 	}
@@ -92,7 +92,15 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 	out := Outcome{Component: of.Component, Version: of.Version}
 	c := a.cfg.Component(of.Component)
 	if c == nil {
-		out.Phase, out.Err = string(state.Failed), fmt.Errorf("install %s %s: no component of that name in %s", of.Component, of.Version, a.cfg.Path)
+		out.Phase, out.Err = state.Failed, fmt.Errorf("install %s %s: no component of that name in %s", of.Component, of.Version, a.cfg.Path)
+		return out
+	}
+	if armed(a.snapshot().Component(c.Name).Phase) {
+		out.Phase, out.Err = state.Rebooting, fmt.Errorf("install %s %s: an armed slot waits for its reboot; reboot (or ota-agent rollback) first", c.Name, of.Version)
+		return out
+	}
+	if err := a.settle(ctx, c.Name); err != nil { // a crash left it mid-install: the restart table first
+		out.Phase, out.Err = a.snapshot().Component(c.Name).Phase, err
 		return out
 	}
 	cur, _ := CurrentVersion(ctx, c, a.snapshot())
@@ -108,7 +116,7 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 		// touched given back: the peak of an install is what counts on a
 		// board with little RAM.
 		_, _ = memtrim.Trim()
-		if c.Type == "ab" {
+		if c.Type == config.KindAB {
 			err = a.installAB(ctx, c, &of)
 		} else {
 			err = a.installImage(ctx, c, &of)
@@ -116,22 +124,22 @@ func (a *Agent) Install(ctx context.Context, of transport.Offer) Outcome {
 	}
 	out.Err, out.Version = err, of.Version // the package may have named the version
 	switch {
-	case err == nil && c.Type == "ab":
-		out.Phase = string(state.Rebooting)
+	case err == nil && c.Type == config.KindAB:
+		out.Phase = state.Rebooting
 	case errors.As(err, new(*rebootError)):
 		// The slot is armed: the install is pending, not failed. The
 		// operator reboots; the next start resolves it.
-		out.Phase = string(state.Rebooting)
+		out.Phase = state.Rebooting
 		a.log.Error("slot armed but the reboot command failed; reboot the device by hand", "device", c.Name, "version", of.Version, "err", err)
 		_ = a.setPhase(c.Name, state.Rebooting, err.Error(), func(cs *state.Component) { cs.LastError = err.Error() })
 	case err == nil:
-		out.Phase = string(state.Idle)
+		out.Phase = state.Idle
 		a.finish(c.Name, of, cur)
 	case ctx.Err() != nil:
 		// Stopped by SIGTERM: the phase stays; the restart table resumes it.
-		out.Phase = string(a.snapshot().Component(c.Name).Phase)
+		out.Phase = a.snapshot().Component(c.Name).Phase
 	default:
-		out.Phase = string(state.Failed)
+		out.Phase = state.Failed
 		a.fail(c.Name, of, cur, attempt, err)
 	}
 	return out
@@ -217,7 +225,11 @@ func (a *Agent) request(ctx context.Context, of transport.Offer, journal string)
 
 func (a *Agent) downloadOptions() download.Options {
 	d := a.cfg.Download
-	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: d.MaxRetries, Budget: d.Budget,
+	retries := d.MaxRetries
+	if retries == 0 {
+		retries = -1 // download.max_retries = 0 means none; 0 in download.Options means the default
+	}
+	return download.Options{Client: a.o.HTTP, StallTimeout: d.StallTimeout.Duration, MaxRetries: retries, Budget: d.Budget,
 		MinRate: int64(d.MinRate), MinRateWindow: d.MinRateWindow.Duration, TimeBudget: d.TimeBudget.Duration, MaxSize: int64(d.MaxSize),
 		Log: a.o.Log}
 }
@@ -287,5 +299,5 @@ func (a *Agent) cleanDownloads(name string) {
 // been resolved yet; nothing else is installed into it until then.
 func (a *Agent) awaitingReboot(name string) bool {
 	c := a.snapshot().Components[name]
-	return c != nil && (c.Phase == state.Rebooting || c.Phase == state.Committing)
+	return c != nil && armed(c.Phase)
 }

@@ -19,59 +19,42 @@ const (
 	stepResolve             // an A/B install waits for its verdict: ResolvePending
 )
 
-// nextStep is the restart table: it maps each persisted phase to the next
-// safe step after a crash, power cut or SIGTERM.
-func nextStep(p state.Phase) step {
-	switch p {
-	case state.Idle, state.Failed, "":
-		// Nothing was in flight; a failed version is already on the list.
-		return stepNone
-	case state.Downloading, state.Verifying:
-		// Nothing has touched a target yet (an ab slot being written is the
-		// inactive one, never booted). The journal lets the next attempt
-		// resume where the bytes stopped.
-		return stepRetry
-	case state.Installing:
-		// A serial/file target may be half-written and an ab slot may be
-		// written but not armed (arming is one environment write). Installing
-		// the verified image again is safe; it counts as another attempt, so
-		// an image that kills the agent every time ends on the failed list.
-		// For ab, Arm may have happened just before the crash: disarm first
-		// (stepDisarm) so a later reboot cannot land in a slot being rewritten.
-		return stepDisarm
-	case state.Rebooting, state.Committing:
-		// The slot was armed: only the slot we booted says whether the
-		// bootloader took it or rolled back. Health and commit are idempotent.
-		return stepResolve
-	}
-	return stepRetry
-}
-
-// Resume applies the restart table to every component; the daemon calls it
-// at start. It returns ResolvePending's error (a rollback, say).
+// Resume applies the restart table (phases.go) to every component: the
+// daemon calls it at start, and update and install before anything else.
+// Every component is settled even when one fails, and pending A/B installs
+// are resolved last; the errors are joined.
 func (a *Agent) Resume(ctx context.Context) error {
+	var errs []error
 	resolve := false
 	for name, cs := range a.snapshot().Components {
-		switch nextStep(cs.Phase) {
-		case stepDisarm:
-			if err := a.disarm(ctx, name); err != nil {
-				return err
-			}
-			fallthrough
-		case stepRetry:
-			reason := fmt.Sprintf("interrupted while %s %s; retrying on the next check", cs.Phase, cs.TargetVersion)
-			if err := a.setPhase(name, state.Idle, reason, func(c *state.Component) { c.LastError = reason }); err != nil {
-				return err
-			}
-		case stepResolve:
+		if nextStep(cs.Phase) == stepResolve {
 			resolve = true
+			continue
 		}
+		errs = append(errs, a.settle(ctx, name))
 	}
-	if !resolve {
-		return nil
+	if resolve {
+		_, err := a.ResolvePending(ctx)
+		errs = append(errs, err)
 	}
-	_, err := a.ResolvePending(ctx)
-	return err
+	return errors.Join(errs...)
+}
+
+// settle applies the restart step of name's persisted phase, unless it
+// waits for a boot (stepResolve).
+func (a *Agent) settle(ctx context.Context, name string) error {
+	cs := a.snapshot().Component(name)
+	switch nextStep(cs.Phase) {
+	case stepDisarm:
+		if err := a.disarm(ctx, name); err != nil {
+			return err
+		}
+		fallthrough
+	case stepRetry:
+		reason := fmt.Sprintf("interrupted while %s %s; retrying on the next check", cs.Phase, cs.TargetVersion)
+		return a.setPhase(name, state.Idle, reason, func(c *state.Component) { c.LastError = reason })
+	}
+	return nil
 }
 
 // disarm undoes a possible Arm of an interrupted A/B install of name.

@@ -50,7 +50,7 @@ func Trust(cfg *config.Config) TrustStatus {
 // ComponentStatus is one component in Status.
 type ComponentStatus struct {
 	Name           string         `json:"name"`
-	Type           string         `json:"type"`
+	Type           config.Kind    `json:"type"`
 	Version        string         `json:"version"`
 	Phase          state.Phase    `json:"phase"`
 	TargetVersion  string         `json:"target_version"`

@@ -72,7 +72,7 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 // it before the install event.
 func reportsNoDownload(cfg *config.Config, name string) bool {
 	c := cfg.Component(name)
-	return c != nil && c.Type != "ab"
+	return c != nil && c.Type != config.KindAB
 }
 
 // compareUnder orders two versions under a policy.version_scheme.
@@ -87,7 +87,7 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 	for i := range cfg.Components {
 		c := &cfg.Components[i]
 		switch c.Type {
-		case "ab":
+		case config.KindAB:
 			a := c.AB
 			if a == nil {
 				return t, fmt.Errorf("component %s: type ab needs a [component.ab] table", c.Name)
@@ -99,27 +99,27 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.AB[c.Name] = tg
-		case "file":
+		case config.KindFile:
 			tg, err := file.New(file.Config{Path: c.Path, Mode: c.FileMode(), PostInstall: c.PostInstall, Log: log})
 			if err != nil {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.Images[c.Name] = tg
-		case "stm32":
+		case config.KindSTM32:
 			tg, err := stm32.NewTarget(stm32.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
 				Address: uint32(c.Address), Verify: c.Verify, Name: c.Name, Log: log})
 			if err != nil {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.Images[c.Name] = tg
-		case "esp":
+		case config.KindESP:
 			tg, err := esprom.NewTarget(esprom.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
 				Chip: c.Chip, Offset: uint32(c.Offset), Log: log})
 			if err != nil {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			t.Images[c.Name] = tg
-		case "ymodem":
+		case config.KindYModem:
 			tg, err := ymodem.NewTarget(ymodem.TargetConfig{Port: c.Port, Baud: c.Baud, Enter: c.Enter, EnterCommand: c.EnterCommand,
 				CLI: c.CLI, Command: c.Command, Log: log})
 			if err != nil {

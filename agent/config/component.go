@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	componentTypes = []string{"ab", "stm32", "ymodem", "esp", "file"}
+	componentTypes = []string{string(KindAB), string(KindSTM32), string(KindYModem), string(KindESP), string(KindFile)}
 	bootloaders    = []string{"uboot", "grub"}
 	abSchemes      = []string{"rauc", "mender"}
 	grubLayouts    = []string{"single", "mender"}
@@ -27,12 +27,12 @@ var (
 
 // typeKeys lists, per component type, the keys that apply besides the
 // common ones; any other key set in the file is refused by name.
-var typeKeys = map[string][]string{
-	"ab":     {"ab"},
-	"stm32":  {"port", "baud", "enter", "enter_command", "address", "verify"},
-	"ymodem": {"port", "baud", "enter", "enter_command", "cli", "command"},
-	"esp":    {"port", "baud", "enter", "enter_command", "chip", "offset"},
-	"file":   {"path", "mode", "post_install"},
+var typeKeys = map[Kind][]string{
+	KindAB:     {"ab"},
+	KindSTM32:  {"port", "baud", "enter", "enter_command", "address", "verify"},
+	KindYModem: {"port", "baud", "enter", "enter_command", "cli", "command"},
+	KindESP:    {"port", "baud", "enter", "enter_command", "chip", "offset"},
+	KindFile:   {"path", "mode", "post_install"},
 }
 
 var commonKeys = []string{"name", "type", "version", "version_command"}
@@ -94,7 +94,7 @@ func (l *loader) checkComponent(i int, c *Component) *Error {
 	case c.Type == "":
 		return l.compErr(i, c, "type", "is required (use one of %s)", strings.Join(componentTypes, ", "))
 	}
-	if m := oneOf(c.Type, componentTypes); m != "" {
+	if m := oneOf(string(c.Type), componentTypes); m != "" {
 		return l.compErr(i, c, "type", "%s", m)
 	}
 	if err := l.checkVersionSource(i, c); err != nil {
@@ -104,9 +104,9 @@ func (l *loader) checkComponent(i int, c *Component) *Error {
 		return err
 	}
 	switch c.Type {
-	case "ab":
+	case KindAB:
 		return l.checkAB(i, c)
-	case "file":
+	case KindFile:
 		return l.checkFile(i, c)
 	}
 	return l.checkSerial(i, c)
@@ -260,12 +260,12 @@ func (l *loader) checkSerial(i int, c *Component) *Error {
 	}
 	var key, m string
 	switch c.Type {
-	case "stm32":
+	case KindSTM32:
 		key, m = "verify", oneOf(c.Verify, stm32Verify)
 		if m == "" {
 			key, m = checkSTM32(c)
 		}
-	case "ymodem":
+	case KindYModem:
 		key, m = "cli", oneOf(c.CLI, ymodemCLIs)
 		if m == "" && c.CLI == "none" && c.Command != "" {
 			key, m = "command", "applies only with cli = \"mxchip\""
@@ -273,7 +273,7 @@ func (l *loader) checkSerial(i int, c *Component) *Error {
 		if m == "" && c.CLI == "mxchip" && !reMXChipCommand.MatchString(strings.Join(strings.Fields(strings.ToUpper(c.Command)), " ")) {
 			key, m = "command", fmt.Sprintf("%q is not allowed (use FWUPDATE, DRIVERUPDATE, BOOTUPDATE or PARUPDATE -id N)", c.Command)
 		}
-	case "esp":
+	case KindESP:
 		key, m = "chip", oneOf(c.Chip, espChips)
 	}
 	if m == "" {
@@ -304,7 +304,7 @@ func checkSTM32(c *Component) (string, string) {
 // checkEnter parses enter as the serial targets do: an stm32flash -i
 // sequence, or for esp also classic, tight or none.
 func checkEnter(c *Component) (string, string) {
-	if c.Type == "esp" {
+	if c.Type == KindESP {
 		switch c.Enter {
 		case "", "none", "classic", "tight":
 			return "", ""

@@ -133,10 +133,23 @@ type Download struct {
 	AllowUnverified bool `toml:"allow_unverified"`
 }
 
+// Kind is a component type: how its image is flashed. Persisted in
+// configuration files; never rename.
+type Kind string
+
+// The component kinds (SPEC §1).
+const (
+	KindAB     Kind = "ab"
+	KindSTM32  Kind = "stm32"
+	KindYModem Kind = "ymodem"
+	KindESP    Kind = "esp"
+	KindFile   Kind = "file"
+)
+
 // Component is one [[component]]. Which fields apply depends on Type.
 type Component struct {
 	Name           string   `toml:"name"`
-	Type           string   `toml:"type"` // ab | stm32 | ymodem | esp | file
+	Type           Kind     `toml:"type"` // ab | stm32 | ymodem | esp | file
 	Version        string   `toml:"version"`
 	VersionCommand []string `toml:"version_command"`
 

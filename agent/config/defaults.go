@@ -79,30 +79,30 @@ func (l *loader) componentDefaults(c *Config) {
 		comp := &c.Components[i]
 		set := func(key string) bool { return l.defined[componentPath(i, key)] }
 		switch comp.Type {
-		case "stm32", "ymodem", "esp":
+		case KindSTM32, KindYModem, KindESP:
 			if !set("baud") {
 				comp.Baud = DefaultBaud
 			}
 		}
 		switch comp.Type {
-		case "ab":
+		case KindAB:
 			abDefaults(comp.AB, set)
-		case "stm32":
+		case KindSTM32:
 			comp.Verify = or(comp.Verify, DefaultSTM32Verify)
 			if !set("address") {
 				comp.Address = DefaultSTM32Address
 			}
-		case "ymodem":
+		case KindYModem:
 			comp.CLI = or(comp.CLI, DefaultYModemCLI)
 			if comp.CLI == "mxchip" {
 				comp.Command = or(comp.Command, DefaultMXChipCommand)
 			}
-		case "esp":
+		case KindESP:
 			comp.Chip = or(comp.Chip, DefaultESPChip)
 			if !set("offset") {
 				comp.Offset = DefaultESPOffset
 			}
-		case "file":
+		case KindFile:
 			comp.Mode = or(comp.Mode, DefaultFileMode)
 		}
 	}

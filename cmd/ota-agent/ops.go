@@ -11,6 +11,7 @@ import (
 	"ota-agent/agent"
 	"ota-agent/agent/config"
 	"ota-agent/agent/policy"
+	"ota-agent/agent/state"
 )
 
 func cmdCheck(ctx context.Context, e *env) error {
@@ -101,9 +102,9 @@ func printOutcomes(w io.Writer, cfg *config.Config, outs []agent.Outcome) {
 		switch {
 		case o.Err != nil:
 			fmt.Fprintf(w, "%s %s: failed: %s\n", esc(o.Component), esc(o.Version), oneLine(o.Err.Error()))
-		case o.Phase == "rebooting" && rebootsByHand(cfg, o.Component):
+		case o.Phase == state.Rebooting && rebootsByHand(cfg, o.Component):
 			fmt.Fprintf(w, "%s %s: written and armed; reboot the device to boot it (ab.reboot is empty; commit follows at start)\n", esc(o.Component), esc(o.Version))
-		case o.Phase == "rebooting":
+		case o.Phase == state.Rebooting:
 			fmt.Fprintf(w, "%s %s: written and armed; rebooting into it (commit follows at start)\n", esc(o.Component), esc(o.Version))
 		default:
 			fmt.Fprintf(w, "%s %s: installed\n", esc(o.Component), esc(o.Version))

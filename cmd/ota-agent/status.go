@@ -86,7 +86,7 @@ func printStatus(w io.Writer, st agent.Status) {
 				held += " (approved)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(c.Name), esc(c.Type), dash(c.Version), esc(string(c.Phase)), dash(c.TargetVersion),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(c.Name), esc(string(c.Type)), dash(c.Version), esc(string(c.Phase)), dash(c.TargetVersion),
 			progress(c.Progress), held, dash(strings.Join(c.FailedVersions, ",")))
 	}
 	tw.Flush()
