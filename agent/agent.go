@@ -118,7 +118,10 @@ func (a *Agent) snapshot() *state.State {
 func (a *Agent) change(f func(st *state.State) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	next := a.st.Clone()
+	next, err := a.st.Copy()
+	if err != nil {
+		return fmt.Errorf("copy state: %w", err)
+	}
 	if err := f(next); err != nil {
 		return err
 	}

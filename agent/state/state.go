@@ -205,13 +205,18 @@ func Encode(s *State) ([]byte, error) {
 
 // Clone returns a deep copy of s (through its encoding).
 func (s *State) Clone() *State {
-	b, err := Encode(s)
-	if err != nil {
-		return &State{}
-	}
-	c, err := Decode(b)
+	c, err := s.Copy()
 	if err != nil {
 		return &State{}
 	}
 	return c
+}
+
+// Copy returns a deep copy of s, or why it cannot.
+func (s *State) Copy() (*State, error) {
+	b, err := Encode(s)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
 }
