@@ -16,7 +16,7 @@ import (
 	"ota-agent/agent"
 	"ota-agent/agent/state"
 	"ota-agent/flasher/ab"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/transport"
 	"ota-agent/transport/akaso/akasotest"
 )

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"ota-agent/agent/demo"
-	"ota-agent/platform/peertest"
+	"ota-agent/cmd/internal/demo"
+	"ota-agent/internal/peertest"
 	"ota-agent/transport/download/downloadtest"
 )
 

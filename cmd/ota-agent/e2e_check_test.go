@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"ota-agent/agent/demo"
 	"ota-agent/agent/policy"
+	"ota-agent/cmd/internal/demo"
 	"ota-agent/transport"
 )
 

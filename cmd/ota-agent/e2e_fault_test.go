@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"ota-agent/agent/demo"
+	"ota-agent/cmd/internal/demo"
 	"ota-agent/flasher/esprom/espromtest"
 	"ota-agent/flasher/stm32/stm32test"
 	"ota-agent/flasher/ymodem/ymodemtest"

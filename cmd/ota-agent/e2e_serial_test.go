@@ -2,20 +2,11 @@ package main_test
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"golang.org/x/sys/unix"
-
-	"ota-agent/agent/demo"
-	"ota-agent/platform/peertest"
+	"ota-agent/cmd/internal/demo"
 )
 
 // TestE2EMXChipMCUAndWiFi: the MXChip API's MCU offer (ota_type 0) goes
@@ -81,72 +72,4 @@ func isSubsequence(want, got []string) bool {
 		}
 	}
 	return len(want) == 0
-}
-
-// TestE2ESimulateYModemSB: the real lrzsz `sb --ymodem` sends into
-// `ota-agent simulate ymodem --pty PATH --cli=false` through the link, in
-// both modes, with and without -k, with seeded faults; the simulator prints
-// the file and saves it with the exact bytes.
-func TestE2ESimulateYModemSB(t *testing.T) {
-	sb := peertest.Need(t, "sb", "lrzsz")
-	for _, tt := range []struct {
-		name string
-		size int
-		sim  []string
-		sb   []string
-	}{
-		{"strict/-k/faults", 5*1024 + 100, []string{"--mode", "strict", "--fault", "nak:2", "--fault", "corrupt:4"}, []string{"-k"}},
-		{"lenient/128", 2048 + 7, []string{"--mode", "lenient"}, nil},
-		{"strict/1KiB-multiple", 4 * 1024, []string{"--mode", "strict", "--seed", "5", "--faults", "0.2"}, []string{"-k"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			link, save, src := filepath.Join(dir, "ttyYM"), filepath.Join(dir, "got"), filepath.Join(dir, "fw.bin")
-			img := demo.Image(uint64(tt.size), tt.size)
-			if err := os.WriteFile(src, img, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			var simOut bytes.Buffer
-			sim := exec.Command(bin, append([]string{"simulate", "ymodem", "--pty", link, "--cli=false", "--save", save}, tt.sim...)...)
-			sim.Stdout = &simOut
-			if err := sim.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer sim.Process.Kill()
-			waitFor(t, link)
-			runSB(t, sb, link, append(tt.sb, src)...)
-			waitFor(t, filepath.Join(save, "fw.bin"))
-			_ = sim.Process.Signal(syscall.SIGINT)
-			if err := sim.Wait(); err != nil {
-				t.Errorf("simulate after SIGINT: %v, want exit 0", err)
-			}
-			if got := readFile(t, filepath.Join(save, "fw.bin")); !bytes.Equal(got, img) {
-				t.Errorf("simulator saved %d bytes md5 %s, want %d bytes md5 %s", len(got), md5of(got), len(img), md5of(img))
-			}
-			if !strings.Contains(simOut.String(), `received "fw.bin": `) {
-				t.Errorf("simulator did not say what it received:\n%s", simOut.String())
-			}
-		})
-	}
-}
-
-// runSB runs sb --ymodem with stdin and stdout on the pty at link, killed
-// after a minute.
-func runSB(t *testing.T, sb, link string, args ...string) {
-	t.Helper()
-	tty, err := os.OpenFile(link, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, sb, append([]string{"--ymodem"}, args...)...)
-	cmd.Stdin, cmd.Stdout = tty, tty
-	cmd.WaitDelay = time.Second
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("sb %v: %v; sb said:\n%s", args, err, stderr.String())
-	}
 }

@@ -1,7 +1,7 @@
 package main_test
 
 // End-to-end suite: the real binary (built once in TestMain, main_test.go)
-// against each API's fake server and simulated hardware from agent/demo:
+// against each API's fake server and simulated hardware from cmd/internal/demo:
 // file-backed A/B slots with a U-Boot environment, a simulated STM32, MXChip
 // Wi-Fi module (YMODEM behind the MXCHIP> menu) and ESP32 radio on ptys, and
 // a file component.
@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"ota-agent/agent"
-	"ota-agent/agent/demo"
 	"ota-agent/agent/policy"
+	"ota-agent/cmd/internal/demo"
 	"ota-agent/transport"
 )
 

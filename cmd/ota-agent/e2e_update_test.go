@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"ota-agent/agent/demo"
 	"ota-agent/agent/policy"
+	"ota-agent/cmd/internal/demo"
 )
 
 // boot plays one power-on of the rig's bootloader and returns the slot.

@@ -68,13 +68,9 @@ commands:
   service install|uninstall|start|stop|status
                             manage the systemd service
   config check              validate the configuration and print it resolved (secrets masked)
-  simulate stm32|ymodem|esp --pty PATH [--baud-model] [--seed N] [--faults P]
-                            run a simulated device on a pty until Ctrl-C; ymodem also takes
-                            --mode strict|lenient, --cli=false (no MXCHIP> menu, for sb),
-                            --fault KIND[:BLOCK[:STALL]] (repeatable), --save DIR
-  demo [--keep] [--api akaso|mxchip|upgradelink|aliyun]
-                            the whole product on simulated hardware
   version                   version, commit, build date, Go version
+
+simulated devices and the demo are in a second binary, ota-sim (see ota-sim help)
 `
 
 func main() {
@@ -161,8 +157,6 @@ func init() {
 		"service":  cmdService,
 		"config":   cmdConfig,
 		"version":  cmdVersion,
-		"demo":     cmdDemo,
-		"simulate": cmdSimulate,
 		"help":     func(_ context.Context, e *env) error { fmt.Fprint(e.stdout, usage); return nil },
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"ota-agent/agent/state"
+	"ota-agent/cmd/internal/e2ebin"
 	"ota-agent/transport/akaso/akasotest"
 	"ota-agent/transport/download/downloadtest"
 )
@@ -28,19 +30,19 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "ota-agent-bin-")
+	if err == nil {
+		_, err = e2ebin.ShareCoverage()
+	}
+	if err == nil {
+		// Built as `make build` builds it (static, stripped), so the
+		// benchmarks' memory figures are the shipped binary's; with -cover
+		// it is covered too (e2ebin).
+		bin, err = e2ebin.Build(dir, "ota-agent", ".", "-X main.version=v9.9.9-test")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "ota-agent")
-	// Built as `make build` builds it (static, stripped), so the benchmarks'
-	// memory figures are the shipped binary's.
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "-ldflags", "-s -w -X main.version=v9.9.9-test", ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()

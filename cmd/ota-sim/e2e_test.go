@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,11 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"ota-agent/platform/peertest"
+	"golang.org/x/sys/unix"
+
+	"ota-agent/cmd/internal/demo"
+	"ota-agent/internal/peertest"
 )
 
-// TestE2EDemo runs `ota-agent demo` as a user would: no configuration,
-// no root, exit 0, every part verified on the simulated hardware.
+// TestE2EDemo runs `ota-sim demo` as a user would, with the ota-agent
+// binary found next to ota-sim: no configuration, no root, exit 0, every
+// part verified on the simulated hardware.
 func TestE2EDemo(t *testing.T) {
 	dir := t.TempDir()
 	r := runBin(t, "demo", "--api", "aliyun", "--dir", dir)
@@ -26,7 +32,7 @@ func TestE2EDemo(t *testing.T) {
 		"wifi 1.1.0: installed", "mcu 1.1.0: installed", "rootfs 2.0.0: written and armed",
 		"MXChip module accepted wifi 1.1.0",
 		"U-Boot booted slot B", "rootfs 2.0.0 committed in slot B", "QueryOTAFirmware",
-		"3 of 3 parts verified", "work directory kept: " + dir,
+		"3 of 3 parts verified", "work directory kept: " + dir, "the real agent (" + agentBin() + ")",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
@@ -52,13 +58,13 @@ func TestE2EDemoAndSimulateUsage(t *testing.T) {
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "ota-agent: ") {
+		if !strings.Contains(r.stderr, "ota-sim: ") {
 			t.Errorf("%v: no error line: %q", args, r.stderr)
 		}
 	}
 }
 
-// TestE2ESimulateSTM32 runs `ota-agent simulate stm32 --pty PATH` and has
+// TestE2ESimulateSTM32 runs `ota-sim simulate stm32 --pty PATH` and has
 // the real stm32flash identify the simulated part through the link; SIGINT
 // stops it with exit 0 and the link removed.
 func TestE2ESimulateSTM32(t *testing.T) {
@@ -79,25 +85,6 @@ func TestE2ESimulateSTM32(t *testing.T) {
 	}
 	if _, err := os.Lstat(link); !os.IsNotExist(err) {
 		t.Errorf("link %s left behind (%v)", link, err)
-	}
-}
-
-// waitFor waits up to 10 s for path to appear.
-func waitFor(t *testing.T, path string) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		if _, err := os.Lstat(path); err == nil {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s did not appear within 10s", path)
-		}
 	}
 }
 
@@ -122,5 +109,100 @@ func TestE2ESimulateStops(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestE2ESimulateYModemSB: the real lrzsz `sb --ymodem` sends into
+// `ota-sim simulate ymodem --pty PATH --cli=false` through the link, in
+// both modes, with and without -k, with seeded faults; the simulator prints
+// the file and saves it with the exact bytes.
+func TestE2ESimulateYModemSB(t *testing.T) {
+	sb := peertest.Need(t, "sb", "lrzsz")
+	for _, tt := range []struct {
+		name string
+		size int
+		sim  []string
+		sb   []string
+	}{
+		{"strict/-k/faults", 5*1024 + 100, []string{"--mode", "strict", "--fault", "nak:2", "--fault", "corrupt:4"}, []string{"-k"}},
+		{"lenient/128", 2048 + 7, []string{"--mode", "lenient"}, nil},
+		{"strict/1KiB-multiple", 4 * 1024, []string{"--mode", "strict", "--seed", "5", "--faults", "0.2"}, []string{"-k"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			link, save, src := filepath.Join(dir, "ttyYM"), filepath.Join(dir, "got"), filepath.Join(dir, "fw.bin")
+			img := demo.Image(uint64(tt.size), tt.size)
+			if err := os.WriteFile(src, img, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var simOut bytes.Buffer
+			sim := exec.Command(bin, append([]string{"simulate", "ymodem", "--pty", link, "--cli=false", "--save", save}, tt.sim...)...)
+			sim.Stdout = &simOut
+			if err := sim.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer sim.Process.Kill()
+			waitFor(t, link)
+			runSB(t, sb, link, append(tt.sb, src)...)
+			waitFor(t, filepath.Join(save, "fw.bin"))
+			_ = sim.Process.Signal(syscall.SIGINT)
+			if err := sim.Wait(); err != nil {
+				t.Errorf("simulate after SIGINT: %v, want exit 0", err)
+			}
+			if got := readFile(t, filepath.Join(save, "fw.bin")); !bytes.Equal(got, img) {
+				t.Errorf("simulator saved %d bytes md5 %s, want %d bytes md5 %s", len(got), md5of(got), len(img), md5of(img))
+			}
+			if !strings.Contains(simOut.String(), `received "fw.bin": `) {
+				t.Errorf("simulator did not say what it received:\n%s", simOut.String())
+			}
+		})
+	}
+}
+
+// runSB runs sb --ymodem with stdin and stdout on the pty at link, killed
+// after a minute.
+func runSB(t *testing.T, sb, link string, args ...string) {
+	t.Helper()
+	tty, err := os.OpenFile(link, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sb, append([]string{"--ymodem"}, args...)...)
+	cmd.Stdin, cmd.Stdout = tty, tty
+	cmd.WaitDelay = time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("sb %v: %v; sb said:\n%s", args, err, stderr.String())
+	}
+}
+
+// TestE2EDemoFindsNoAgent: ota-sim alone in a directory, with no ota-agent
+// on $PATH, exits 1 saying what it tried and how to fix it; --agent with a
+// path that is not an executable is a usage error (exit 2); --agent with the
+// real binary in another directory runs the demo (help only, to stay quick:
+// the flag is checked before anything starts).
+func TestE2EDemoFindsNoAgent(t *testing.T) {
+	lone := filepath.Join(t.TempDir(), "ota-sim")
+	if err := os.WriteFile(lone, readFile(t, bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(lone, "demo")
+	cmd.Env = append(os.Environ(), "PATH="+t.TempDir())
+	r := runCmd(t, cmd)
+	want := "ota-sim: demo: no ota-agent binary (tried " + filepath.Join(filepath.Dir(lone), "ota-agent") + ", $PATH); run `make build`"
+	if r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("demo without ota-agent: exit %d, stderr %q; want exit 1 and prefix %q", r.code, r.stderr, want)
+	}
+	notExec := filepath.Join(t.TempDir(), "ota-agent")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runBin(t, "demo", "--agent", notExec)
+	if want := "ota-sim: demo: --agent " + notExec + ": not executable (chmod +x?)\n"; r.code != 2 || r.stderr != want {
+		t.Errorf("demo --agent (mode 0644): exit %d, stderr %q; want exit 2, %q", r.code, r.stderr, want)
 	}
 }

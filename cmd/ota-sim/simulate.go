@@ -12,7 +12,7 @@ import (
 	"ota-agent/flasher/ymodem/ymodemtest"
 )
 
-// simFlags are the options of `ota-agent simulate`.
+// simFlags are the options of `ota-sim simulate`.
 type simFlags struct {
 	pty       string
 	baudModel bool
@@ -28,7 +28,7 @@ type simFlags struct {
 }
 
 // cmdSimulate runs one simulated device on a pty with a symlink at --pty
-// until SIGINT or SIGTERM: `ota-agent simulate stm32|ymodem|esp --pty PATH`.
+// until SIGINT or SIGTERM: `ota-sim simulate stm32|ymodem|esp --pty PATH`.
 func cmdSimulate(ctx context.Context, e *env) error {
 	if len(e.args) == 0 {
 		return usagef("simulate: give a device: stm32, ymodem or esp")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"ota-agent/flasher/ab"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/ubootenv"
 )
 

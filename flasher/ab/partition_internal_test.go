@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 // fakeBlock makes a block device node at path with major:minor in a fake

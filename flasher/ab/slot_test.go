@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"ota-agent/flasher/ab"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/blockdev"
-	"ota-agent/platform/peertest"
 )
 
 // TestReadbackRewrite writes past a periodic sync (so read-back starts during

@@ -13,7 +13,7 @@ import (
 
 	"ota-agent/flasher"
 	"ota-agent/flasher/file"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 func image(b []byte) flasher.Image {

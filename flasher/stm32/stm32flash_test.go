@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"ota-agent/flasher/stm32/stm32test"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 // stm32flash runs the real tool against a pty (8n1: a pty drops parity).

@@ -16,7 +16,7 @@ import (
 
 	"ota-agent/flasher/ymodem"
 	"ota-agent/flasher/ymodem/ymodemtest"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/serial/serialtest"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/grubenv"
-	"ota-agent/platform/peertest"
 )
 
 // capture was made with grub-editenv create, then set ORDER="A B" A_OK=1

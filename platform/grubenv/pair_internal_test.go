@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 func editenv(t *testing.T, args ...string) string {

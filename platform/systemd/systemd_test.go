@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 // listen sets NOTIFY_SOCKET to a unixgram socket and returns it.

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/ubootenv"
 )
 

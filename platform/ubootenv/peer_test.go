@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/ubootenv"
 )
 

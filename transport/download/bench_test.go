@@ -4,7 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"path/filepath"
 	"syscall"
 	"testing"

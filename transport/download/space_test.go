@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 )
 
 // smallFS mounts an 8 MiB tmpfs and returns its directory.

@@ -58,7 +58,7 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 		o.ESPBaud = 921600
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by ota-agent demo for a simulated board in %s.\n\n", d.Dir)
+	fmt.Fprintf(&b, "# Written by ota-sim demo for a simulated board in %s.\n\n", d.Dir)
 	fmt.Fprintf(&b, "[device]\nid = \"demo-cam-0001\"\nmodel = %q\nstate_dir = %q\n\n", Model, o.StateDir)
 	// The fake servers listen on plain http://127.0.0.1.
 	b.WriteString(strings.Replace(server, "\n\n[server.", "\ninsecure_http = true\n\n[server.", 1))

@@ -17,7 +17,7 @@ import (
 // Options configure Run.
 type Options struct {
 	API    string // one of APIs; "" = aliyun, which offers all three parts
-	Binary string // the ota-agent binary to run (os.Executable() for the CLI)
+	Binary string // the ota-agent binary to run (ota-sim: --agent, next to itself or on $PATH)
 	Dir    string // work directory; "" = a new temporary one
 	Keep   bool   // leave the work directory
 	Out    io.Writer

@@ -1,7 +1,12 @@
-// Package demo is `ota-agent demo` as a library, and the simulated board the
-// end-to-end suite runs the real binary against. It needs no configuration,
-// no root and no network: everything listens on 127.0.0.1 or sits in a work
-// directory.
+// Package demo is `ota-sim demo` as a library, and the simulated board the
+// end-to-end suite of cmd/ota-agent runs the real binary against. It needs
+// no configuration, no root and no network: everything listens on 127.0.0.1
+// or sits in a work directory.
+//
+// It lives under cmd/internal because only the two commands use it: ota-sim
+// links it, and cmd/ota-agent's tests import it; the device binary never
+// does (cmd/ota-agent/deps_test.go). It is not a fake of one package, so it
+// is not a <pkg>test package; it assembles those fakes into a board.
 //
 // # The board
 //

@@ -18,7 +18,7 @@ import (
 	"ota-agent/transport/upgradelink/upgradelinktest"
 )
 
-// APIs are the names `ota-agent demo --api` accepts.
+// APIs are the names `ota-sim demo --api` accepts.
 var APIs = []string{"aliyun", "akaso", "mxchip", "upgradelink"}
 
 // Firmware is one release a fake server publishes.

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ota-agent/flasher/ymodem/ymodemtest"
-	"ota-agent/platform/peertest"
+	"ota-agent/internal/peertest"
 	"ota-agent/platform/serial/serialtest"
 )
 
