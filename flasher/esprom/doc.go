@@ -2,8 +2,14 @@
 // of many cameras and gateways) through its ROM serial loader: SLIP frames,
 // SYNC, chip detection by magic register, SPI_ATTACH and SPI_SET_PARAMS, a
 // baud switch with fallback to 115200, compressed writes (FLASH_DEFL_*) with
-// plain FLASH_* as fallback, per-block retries and an MD5 verify read from
-// the ROM as ASCII hex (reference/serial-protocols.md §3).
+// plain FLASH_* as fallback and for images that do not deflate, per-block
+// retries and an MD5 verify read from the ROM as ASCII hex
+// (reference/serial-protocols.md §3).
+//
+// In ROM mode every 1 KiB block costs its bytes on the line plus one round
+// trip, so on an incompressible image no ROM-mode flasher can beat the wire
+// limit; BenchmarkVsEsptool measures us against esptool v4.8.1 --no-stub on
+// the same simulated line (README, "ESP32 ROM loader and esptool").
 //
 // The command order follows what esptool sends for the same job in ROM mode
 // (--no-stub), so a device that works with esptool works with us:

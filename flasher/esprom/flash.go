@@ -185,9 +185,15 @@ func (f *Flasher) sync(ctx context.Context) error {
 	return fmt.Errorf("esprom %s: no answer to SYNC after %d attempts: %w; check that the module is in download mode (IO0 low at reset, EN/IO0 wiring or enter setting) and the baud rate", f.port, connectAttempts, ErrNoReply)
 }
 
-// settle swallows the ROM's extra SYNC replies (it sends several).
+// syncReplies is how many replies the ROM sends to one SYNC.
+const syncReplies = 8
+
+// settle reads the ROM's other replies to the SYNC just answered, as
+// esptool does, and stops at the last one instead of waiting for 50 ms of
+// silence (which cost every connect 50 ms). A reply that comes later is
+// skipped by command, which only takes a reply to the request it sent.
 func (f *Flasher) settle(ctx context.Context) {
-	for {
+	for range syncReplies - 1 {
 		if _, err := f.c.readPacket(ctx, 50*time.Millisecond); err != nil {
 			return
 		}
@@ -252,7 +258,8 @@ func (f *Flasher) setBaud(b int) error {
 }
 
 // Write attaches the SPI flash and writes img at cfg.Offset, compressed
-// unless cfg.Plain or the ROM lacks FLASH_DEFL_*.
+// unless cfg.Plain, the image does not deflate or the ROM lacks
+// FLASH_DEFL_*.
 func (f *Flasher) Write(ctx context.Context, img []byte, progress flasher.Progress) error {
 	if _, _, err := f.c.command(ctx, Request{Op: OpSPIAttach, Data: words(0, 0)}, f.cfg.Timeout); err != nil {
 		return fmt.Errorf("esprom %s: attach SPI flash: %w", f.port, err)
@@ -264,8 +271,8 @@ func (f *Flasher) Write(ctx context.Context, img []byte, progress flasher.Progre
 	if uint64(f.cfg.Offset)+uint64(len(img)) > uint64(f.cfg.FlashSize) {
 		return fmt.Errorf("esprom %s: image of %d bytes at %#x does not fit %d bytes of flash", f.port, len(img), f.cfg.Offset, f.cfg.FlashSize)
 	}
-	if !f.cfg.Plain {
-		err := f.writeDeflated(ctx, img, progress)
+	if comp := f.deflate(img); comp != nil {
+		err := f.writeDeflated(ctx, img, comp, progress)
 		var re *ROMError
 		if !errors.As(err, &re) || re.Op != OpFlashDeflBegin || re.Code != ErrCodeInvalidMessage {
 			return err
@@ -275,12 +282,28 @@ func (f *Flasher) Write(ctx context.Context, img []byte, progress flasher.Progre
 	return f.writePlain(ctx, img, progress)
 }
 
-func (f *Flasher) writeDeflated(ctx context.Context, img []byte, progress flasher.Progress) error {
+// deflate returns img zlib-compressed, or nil when it is to go out plain:
+// cfg.Plain, or compression would not save a block. The line time is per
+// block (each costs its bytes plus a round trip), so an image that does
+// not deflate (random, encrypted, already compressed) is faster plain, as
+// esptool --no-stub sends it, by the extra block and the zlib framing.
+func (f *Flasher) deflate(img []byte) []byte {
+	if f.cfg.Plain {
+		return nil
+	}
 	var zb bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&zb, zlib.BestCompression)
 	zw.Write(img)
 	zw.Close()
-	comp := zb.Bytes()
+	bs := f.cfg.BlockSize
+	if (zb.Len()+bs-1)/bs >= (len(img)+bs-1)/bs {
+		f.log.Info("image does not deflate; writing plain", "bytes", len(img), "compressed", zb.Len())
+		return nil
+	}
+	return zb.Bytes()
+}
+
+func (f *Flasher) writeDeflated(ctx context.Context, img, comp []byte, progress flasher.Progress) error {
 	bs := f.cfg.BlockSize
 	blocks := (len(comp) + bs - 1) / bs
 	eraseSize := roundUp(len(img), bs) // the ROM erases whole blocks

@@ -7,6 +7,12 @@
 // FLASH_BEGIN/DATA/END, FLASH_DEFL_BEGIN/DATA/END and SPI_FLASH_MD5 as ASCII
 // hex; unknown commands get 01 05 and data checksum errors 01 07.
 //
+// esptool v4.8.1 in ROM mode (--no-stub) runs against it: flash_id, read_mac,
+// chip_id, write_flash (plain, -z, after a baud change), verify_flash,
+// read_flash; erase_region is refused by esptool itself in ROM mode. The
+// exchanges are recorded in testdata/esptool-4.8.1 and replayed by
+// TestEsptoolTranscripts.
+//
 // Bytes sent at a baud rate other than the one the ROM listens at become
 // garbage in both directions: the simulator reads the host's rate back from
 // the pty (TCGETS2) and compares it with its own. A line-rate model paces
@@ -233,7 +239,6 @@ func (s *Sim) reply(ctx context.Context, op esprom.Op, value uint32, body []byte
 		status = []byte{1, code, 0, 0}
 	}
 	raw := esprom.Response{Op: op, Value: value, Data: append(append([]byte(nil), body...), status...)}.Encode()
-	s.record('<', raw)
 	pk := esprom.SlipEncode(raw)
 	now := time.Now()
 	at := now.Add(max(time.Until(s.rxFree), 0) + s.opts.Latency) // request fully received, then turnaround
@@ -247,6 +252,7 @@ func (s *Sim) reply(ctx context.Context, op esprom.Op, value uint32, body []byte
 		pk = s.garble(pk)
 	}
 	_, err := s.pty.Master.Write(pk)
+	s.record('<', raw) // when the reply has crossed the line
 	return err
 }
 
