@@ -253,7 +253,10 @@ func (f *fetcher) finish() error {
 	}
 	f.synced, f.finished = f.j.Offset, true
 	f.report(true)
-	r := Result{Size: f.j.Offset, MD5: hex.EncodeToString(f.h.md5.Sum(nil)), SHA256: hex.EncodeToString(f.h.sha256.Sum(nil))}
+	r := Result{Size: f.j.Offset, SHA256: hex.EncodeToString(f.h.sha256.Sum(nil))}
+	if f.h.md5 != nil {
+		r.MD5 = hex.EncodeToString(f.h.md5.Sum(nil))
+	}
 	err := checkDigests(f.req, r)
 	if rerr := removeJournal(f.req.Journal); rerr != nil && err == nil {
 		f.log.Warn("cannot remove download journal", "path", f.req.Journal, "err", rerr)

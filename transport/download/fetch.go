@@ -144,7 +144,7 @@ type Dest interface {
 // Result is a verified download.
 type Result struct {
 	Size        int64
-	MD5, SHA256 string // lower-case hex of what was written
+	MD5, SHA256 string // lower-case hex of what was written; MD5 only when the request gives one
 }
 
 // Fetch downloads req into dst at offset 0 in one pass, resuming from
@@ -214,6 +214,10 @@ func newFetcher(o Options, req Request, dst Dest, progress func(done, total int6
 	}
 }
 
+// newHashes returns the digests this download computes: SHA-256, and MD5
+// only when the request gives one (MD5 costs more CPU than the copy).
+func (f *fetcher) newHashes() hashes { return newHashesFor(f.req.MD5 != "") }
+
 // fresh returns an empty journal for f.req.
 func (f *fetcher) fresh() *journal {
 	return &journal{Version: journalVersion, URL: f.req.URL, WantSize: f.req.Size, WantMD5: f.req.MD5, WantSHA256: f.req.SHA256, Total: -1}
@@ -222,7 +226,7 @@ func (f *fetcher) fresh() *journal {
 // resume loads the journal when it describes this download, else starts
 // from zero and says why.
 func (f *fetcher) resume() {
-	f.j, f.h = f.fresh(), newHashes()
+	f.j, f.h = f.fresh(), f.newHashes()
 	if f.req.Journal == "" {
 		return
 	}
@@ -238,7 +242,7 @@ func (f *fetcher) resume() {
 		return
 	}
 	if err := f.h.unmarshal(j.MD5State, j.SHA256State); err != nil {
-		f.h = newHashes()
+		f.h = f.newHashes()
 		return
 	}
 	f.j, f.synced, f.base = j, j.Offset, j.Elapsed
@@ -249,7 +253,7 @@ func (f *fetcher) resume() {
 func (f *fetcher) restart(why string) {
 	f.log.Warn("restarting download from zero", "url", redact(f.lastURL), "bytes", f.j.Offset, "reason", why)
 	fetched := f.j.Fetched
-	f.j, f.h, f.synced = f.fresh(), newHashes(), 0
+	f.j, f.h, f.synced = f.fresh(), f.newHashes(), 0
 	f.j.Fetched = fetched
 	if err := f.saveJournal(); err != nil { // keeps Fetched and Elapsed across a restart
 		f.log.Warn("cannot save download journal", "path", f.req.Journal, "err", err)

@@ -39,27 +39,47 @@ type journal struct {
 	Elapsed      time.Duration `json:"elapsed_ns"` // time spent across attempts and restarts (TimeBudget)
 }
 
-// hashes is the running pair of digests.
+// hashes is the running pair of digests. md5 is nil when the download
+// does not need it (the request gives no MD5): SHA-256 is always computed,
+// for the image's identity and the slot's read-back.
 type hashes struct{ md5, sha256 hash.Hash }
 
-func newHashes() hashes { return hashes{md5.New(), sha256.New()} }
+// newHashes returns both digests.
+func newHashes() hashes { return newHashesFor(true) }
+
+// newHashesFor returns SHA-256, and MD5 too when withMD5.
+func newHashesFor(withMD5 bool) hashes {
+	h := hashes{sha256: sha256.New()}
+	if withMD5 {
+		h.md5 = md5.New()
+	}
+	return h
+}
 
 func (h hashes) Write(p []byte) {
-	h.md5.Write(p)
+	if h.md5 != nil {
+		h.md5.Write(p)
+	}
 	h.sha256.Write(p)
 }
 
+// marshal returns the states; m is nil when MD5 is not computed.
 func (h hashes) marshal() (m, s []byte, err error) {
-	if m, err = h.md5.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
-		return nil, nil, err
+	if h.md5 != nil {
+		if m, err = h.md5.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return nil, nil, err
+		}
 	}
 	s, err = h.sha256.(encoding.BinaryMarshaler).MarshalBinary()
 	return m, s, err
 }
 
+// unmarshal restores the states; m is ignored when MD5 is not computed.
 func (h hashes) unmarshal(m, s []byte) error {
-	if err := h.md5.(encoding.BinaryUnmarshaler).UnmarshalBinary(m); err != nil {
-		return fmt.Errorf("md5 state: %w", err)
+	if h.md5 != nil {
+		if err := h.md5.(encoding.BinaryUnmarshaler).UnmarshalBinary(m); err != nil {
+			return fmt.Errorf("md5 state: %w", err)
+		}
 	}
 	if err := h.sha256.(encoding.BinaryUnmarshaler).UnmarshalBinary(s); err != nil {
 		return fmt.Errorf("sha256 state: %w", err)
@@ -81,11 +101,14 @@ func decodeJournal(b []byte) (*journal, error) {
 	case j.Total >= 0 && j.Offset > j.Total:
 		return nil, fmt.Errorf("offset %d past total %d", j.Offset, j.Total)
 	}
-	if err := newHashes().unmarshal(j.MD5State, j.SHA256State); err != nil {
+	withMD5 := len(j.MD5State) > 0 || j.WantMD5 != "" // no MD5 state: the download computes none
+	if err := newHashesFor(withMD5).unmarshal(j.MD5State, j.SHA256State); err != nil {
 		return nil, err
 	}
-	if err := checkStateLen("md5", j.MD5State, j.Offset); err != nil {
-		return nil, err
+	if withMD5 {
+		if err := checkStateLen("md5", j.MD5State, j.Offset); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkStateLen("sha256", j.SHA256State, j.Offset); err != nil {
 		return nil, err

@@ -16,17 +16,18 @@ import (
 )
 
 // The body is copied through a pipeline so that reading, writing and the
-// two digests run at once (MD5 alone is slower than a loopback copy):
+// digests run at once (MD5 alone is slower than a loopback copy):
 //
-//	reader (attempt goroutine) → writer → MD5 hasher ┐
-//	                                    → SHA hasher ┴→ journaler
+//	reader (attempt goroutine) → writer → SHA hasher ┐
+//	                                    → MD5 hasher ┴→ journaler
 //
+// The MD5 hasher runs only when the request gives an MD5.
 // The reader fills pooled buffers and hands them to the writer in order.
-// The writer writes each buffer at its offset and forwards it to both
+// The writer writes each buffer at its offset and forwards it to the
 // hashers, so the hashes only ever cover bytes already in dst. A buffer that
 // ends a sync interval carries a checkpoint: the writer calls Dest.Sync after
 // writing it, each hasher marshals its state right after hashing it, and the
-// last of the two to let go of the buffer passes the checkpoint to the
+// last hasher to let go of the buffer passes the checkpoint to the
 // journaler, which saves it. A journal therefore only ever holds hash states
 // that match its offset and data already synced. Dest is used by the writer
 // alone (flasher slots are not safe for concurrent use).
@@ -101,25 +102,29 @@ var errPipeStopped = errors.New("download pipeline stopped")
 // pipe is the pipeline of one copy call.
 type pipe struct {
 	f                     *fetcher
-	toWrite, toMD5, toSHA chan *chunk
+	toWrite, toMD5, toSHA chan *chunk // toMD5 is nil without MD5
 	toJournal             chan *ckpt
 	stop                  chan struct{}
 	once                  sync.Once
 	err                   error // first stage failure; read after the stages end
 	stages, journaler     sync.WaitGroup
-	hashed                int64 // end of the bytes hashed (MD5 hasher)
+	hashers               int32 // hasher stages each chunk goes to
+	hashed                int64 // end of the bytes hashed (SHA hasher)
 	saved                 int64 // offset of the last journal saved
 }
 
 func (f *fetcher) startPipe() *pipe {
 	d := cap(f.pool.free)
-	p := &pipe{f: f, stop: make(chan struct{}), hashed: f.j.Offset, saved: f.synced,
-		toWrite: make(chan *chunk, d), toMD5: make(chan *chunk, d), toSHA: make(chan *chunk, d),
-		toJournal: make(chan *ckpt, 2)}
-	p.stages.Add(3)
+	p := &pipe{f: f, stop: make(chan struct{}), hashed: f.j.Offset, saved: f.synced, hashers: 1,
+		toWrite: make(chan *chunk, d), toSHA: make(chan *chunk, d), toJournal: make(chan *ckpt, 2)}
+	p.stages.Add(2)
 	go p.write()
-	go p.hash(f.h.md5, p.toMD5, &p.hashed, func(ck *ckpt, s []byte) { ck.md5 = s })
-	go p.hash(f.h.sha256, p.toSHA, new(int64), func(ck *ckpt, s []byte) { ck.sha = s })
+	go p.hash(f.h.sha256, p.toSHA, &p.hashed, func(ck *ckpt, s []byte) { ck.sha = s })
+	if f.h.md5 != nil {
+		p.toMD5, p.hashers = make(chan *chunk, d), 2
+		p.stages.Add(1)
+		go p.hash(f.h.md5, p.toMD5, new(int64), func(ck *ckpt, s []byte) { ck.md5 = s })
+	}
 	p.journaler.Add(1)
 	go p.journal()
 	return p
@@ -159,8 +164,7 @@ func (p *pipe) close() error {
 // hashers. After a failure it only returns buffers to the pool.
 func (p *pipe) write() {
 	defer p.stages.Done()
-	defer close(p.toSHA)
-	defer close(p.toMD5)
+	defer p.closeHashers()
 	for c := range p.toWrite {
 		if p.stopped() {
 			p.f.pool.put(c)
@@ -171,9 +175,18 @@ func (p *pipe) write() {
 			p.f.pool.put(c)
 			continue
 		}
-		c.refs.Store(2)
-		p.toMD5 <- c
+		c.refs.Store(p.hashers)
 		p.toSHA <- c
+		if p.toMD5 != nil {
+			p.toMD5 <- c
+		}
+	}
+}
+
+func (p *pipe) closeHashers() {
+	close(p.toSHA)
+	if p.toMD5 != nil {
+		close(p.toMD5)
 	}
 }
 

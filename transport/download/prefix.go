@@ -21,7 +21,7 @@ func (f *fetcher) verifyPrefix(ctx context.Context) error {
 		return nil
 	}
 	t0 := time.Now()
-	h, why, err := rehash(ctx, ra, f.j.Offset)
+	h, why, err := rehash(ctx, ra, f.j.Offset, f.h.md5 != nil)
 	if err != nil {
 		return err
 	}
@@ -37,10 +37,10 @@ func (f *fetcher) verifyPrefix(ctx context.Context) error {
 	return nil
 }
 
-// rehash digests ra's first n bytes. why is set when fewer than n bytes
-// can be read; err only when ctx ends.
-func rehash(ctx context.Context, ra io.ReaderAt, n int64) (h hashes, why string, err error) {
-	h = newHashes()
+// rehash digests ra's first n bytes (MD5 too when withMD5). why is set
+// when fewer than n bytes can be read; err only when ctx ends.
+func rehash(ctx context.Context, ra io.ReaderAt, n int64, withMD5 bool) (h hashes, why string, err error) {
+	h = newHashesFor(withMD5)
 	buf := make([]byte, bufSize)
 	for off := int64(0); off < n; {
 		if ctx.Err() != nil {
@@ -66,7 +66,7 @@ func sameStates(h hashes, j *journal) string {
 	switch {
 	case err != nil:
 		return err.Error()
-	case !bytes.Equal(m, j.MD5State):
+	case h.md5 != nil && !bytes.Equal(m, j.MD5State):
 		return fmt.Sprintf("the md5 of the first %d bytes differs from the journal's", j.Offset)
 	case !bytes.Equal(s, j.SHA256State):
 		return fmt.Sprintf("the sha-256 of the first %d bytes differs from the journal's", j.Offset)
