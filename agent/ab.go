@@ -55,6 +55,11 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of *transpor
 	if err := a.setPhase(c.Name, state.Installing, "arm slot "+slot.Name(), nil); err != nil {
 		return err
 	}
+	if len(w.Parts) > 0 {
+		if err := a.newSet(ctx, c.Name, *of, parts(w.Parts), state.SetArmed); err != nil {
+			return err
+		}
+	}
 	if err := t.Arm(ctx, slot.Name()); err != nil {
 		return err
 	}
@@ -90,6 +95,9 @@ func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport
 			return err
 		}
 		w = &state.Written{Version: of.Version, URL: of.URL, Slot: slot.Name(), Size: e.Size, SHA256: e.SHA256, Proof: e.Proof, SignedVersion: e.Version}
+		for _, o := range e.Others {
+			w.Parts = append(w.Parts, state.Member{Component: o.Component, Version: o.Version, Image: o.Path, Size: o.Size, SHA256: o.SHA256})
+		}
 		return nil
 	})
 	if err != nil {
@@ -257,17 +265,23 @@ func (a *Agent) resolve(ctx context.Context, c *config.Component, cs *state.Comp
 	target := cs.TargetVersion
 	if booted != cs.Slot {
 		reason := fmt.Sprintf("booted slot %s, not %s: the bootloader rolled back %s", booted, cs.Slot, target)
+		if a.setOf(c.Name) != nil { // parts flashed before the fallback go back too
+			reason = a.failSet(ctx, errors.New(reason)).Error()
+		}
 		a.abandon(c.Name, cs, reason)
 		return reason, fmt.Errorf("component %s: %w: booted slot %s, not %s; %s is on the failed list", c.Name, ErrRolledBack, booted, cs.Slot, target)
 	}
 	if err := a.setPhase(c.Name, state.Committing, "booted slot "+booted, nil); err != nil {
 		return "", err
 	}
-	if err := a.health(ctx, c); err != nil {
+	if err := a.partsAndHealth(ctx, c); err != nil {
+		if errors.As(err, new(*interrupted)) || ctx.Err() != nil {
+			return "", fmt.Errorf("component %s %s: %w", c.Name, target, err) // resumed at the next start
+		}
 		if rerr := t.Rollback(ctx); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 		}
-		a.abandon(c.Name, cs, "health check failed: "+err.Error())
+		a.abandon(c.Name, cs, err.Error())
 		if rerr := a.reboot(ctx, c); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
@@ -285,8 +299,35 @@ func (a *Agent) resolve(ctx context.Context, c *config.Component, cs *state.Comp
 		delete(n.Attempts, target)
 		a.raise(n, target)
 	})
+	a.endSet(true)
 	a.queue(transport.Report{Component: c.Name, Version: target, FromVersion: cs.FromVersion, Event: transport.EventInstall, OK: true, OfferID: of.ID, Extra: of.Extra})
 	return fmt.Sprintf("%s %s committed in slot %s", c.Name, target, booted), nil
+}
+
+// partsAndHealth flashes the serial and file parts of c's update (if its
+// package had any), then runs the health checks; on a failure the parts
+// already changed are put back and the error names the one that failed.
+func (a *Agent) partsAndHealth(ctx context.Context, c *config.Component) error {
+	set := a.setOf(c.Name)
+	if set != nil && set.Step == state.SetRestoring { // a restart during a restore
+		return a.failSet(ctx, errors.New(set.Reason))
+	}
+	if set != nil {
+		if err := a.flashSet(ctx); err != nil {
+			return a.failSet(ctx, err)
+		}
+	}
+	if err := a.health(ctx, c); err != nil {
+		if ctx.Err() != nil {
+			return &interrupted{err}
+		}
+		err = fmt.Errorf("health check failed: %w", err)
+		if set != nil {
+			return a.failSet(ctx, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // abandon marks the pending version failed and queues the failure report.
@@ -309,6 +350,7 @@ func (a *Agent) health(ctx context.Context, c *config.Component) error {
 		if len(cmd) == 0 {
 			continue
 		}
+		cmd = a.expand(cmd)
 		hctx, cancel := context.WithTimeout(ctx, healthTimeout)
 		out, err := exec.CommandContext(hctx, cmd[0], cmd[1:]...).CombinedOutput()
 		cancel()
@@ -317,6 +359,23 @@ func (a *Agent) health(ctx context.Context, c *config.Component) error {
 		}
 	}
 	return nil
+}
+
+// expand replaces {NAME.port}, {NAME.baud} and {NAME.version} in a health
+// command with component NAME's port, baud rate and version in state, so
+// that a check can query the MCU flashed with the new slot.
+func (a *Agent) expand(cmd []string) []string {
+	out := make([]string, len(cmd))
+	st := a.snapshot()
+	for i, arg := range cmd {
+		for j := range a.cfg.Components {
+			c := &a.cfg.Components[j]
+			v, _ := CurrentVersion(context.Background(), c, st)
+			arg = strings.NewReplacer("{"+c.Name+".port}", c.Port, "{"+c.Name+".baud}", fmt.Sprint(c.Baud), "{"+c.Name+".version}", v).Replace(arg)
+		}
+		out[i] = arg
+	}
+	return out
 }
 
 // Commit resolves pending A/B installs by hand (`ota-agent commit`).
@@ -364,4 +423,14 @@ func (a *Agent) pending() bool {
 		}
 	}
 	return false
+}
+
+// parts turns the staged parts recorded with a written slot back into
+// entries.
+func parts(ms []state.Member) []download.Entry {
+	var out []download.Entry
+	for _, m := range ms {
+		out = append(out, download.Entry{Component: m.Component, Version: m.Version, Path: m.Image, Size: m.Size, SHA256: m.SHA256, Manifest: true})
+	}
+	return out
 }

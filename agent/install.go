@@ -15,7 +15,6 @@ import (
 	"ota-agent/agent/config"
 	"ota-agent/agent/policy"
 	"ota-agent/agent/state"
-	"ota-agent/flasher"
 	"ota-agent/platform/memtrim"
 	"ota-agent/transport"
 	"ota-agent/transport/download"
@@ -253,16 +252,33 @@ func (a *Agent) installImage(ctx context.Context, c *config.Component, of *trans
 	if err := a.setPhase(c.Name, state.Installing, fmt.Sprintf("image of %d bytes, proved by the %s", e.Size, e.Proof), func(cs *state.Component) { cs.Proof = e.Proof }); err != nil {
 		return err
 	}
-	f, err := os.Open(e.Path)
-	if err != nil {
-		return fmt.Errorf("open staged image: %w", err)
+	if len(e.Others) > 0 {
+		return a.installSet(ctx, c, of, e)
 	}
-	defer f.Close()
-	img := flasher.Image{R: f, Size: e.Size, Name: imageName(*of), Version: of.Version}
-	if err := t.Install(ctx, img, a.progress(c.Name)); err != nil {
-		return fmt.Errorf("install %s %s (%s): %w", c.Name, of.Version, c.Type, err)
+	kept := a.kept(c)
+	if err := a.flash(ctx, c, e.Path, e.Size, of.Version); err != nil {
+		return a.putBack(ctx, c, kept, err)
 	}
+	a.keep(c, e.Path)
 	return nil
+}
+
+// putBack re-flashes c's kept image after its install failed, so that a
+// half-written MCU or module runs the image it ran before.
+func (a *Agent) putBack(ctx context.Context, c *config.Component, kept string, failed error) error {
+	if kept == "" || ctx.Err() != nil {
+		return failed
+	}
+	from := a.snapshot().Component(c.Name).FromVersion
+	st, err := os.Stat(kept)
+	if err == nil {
+		err = a.flash(ctx, c, kept, st.Size(), from)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; putting back %s failed too: %w", failed, from, err)
+	}
+	a.log.Warn("install failed; the kept image was put back", "device", c.Name, "version", from)
+	return fmt.Errorf("%w; %s %s was put back and verified", failed, c.Name, from)
 }
 
 // stage fetches the offer (or writes its inline payload) under the download

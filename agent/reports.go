@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"ota-agent/agent/state"
 	"ota-agent/transport"
+	"ota-agent/transport/download"
 )
 
 // queue appends r to the persisted report queue; FlushReports sends it.
@@ -70,7 +70,7 @@ func (a *Agent) stagePayload(name string, of transport.Offer) (string, error) {
 	if err := os.MkdirAll(a.downloadDir(), 0o700); err != nil {
 		return "", fmt.Errorf("staging directory: %w", err)
 	}
-	p := filepath.Join(a.downloadDir(), name+".payload")
+	p := download.StagePath(a.downloadDir(), name) // removed with the rest of the version
 	if err := state.WriteFileAtomic(p, of.Payload, 0o600); err != nil {
 		return "", err
 	}

@@ -24,7 +24,7 @@ const (
 // Every component is settled even when one fails, and pending A/B installs
 // are resolved last; the errors are joined.
 func (a *Agent) Resume(ctx context.Context) error {
-	var errs []error
+	errs := []error{a.resumeSet(ctx)}
 	resolve := false
 	for name, cs := range a.snapshot().Components {
 		if nextStep(cs.Phase) == stepResolve {

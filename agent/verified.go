@@ -44,6 +44,9 @@ type proved struct {
 	download.Entry
 	Proof   string // the signature or digest that proved it
 	Version string // the signed or manifest version; "" when the package says none
+	// Others are the images of the package's other components, staged and
+	// checked against the manifest: one update with this one (SPEC §12).
+	Others []download.Entry
 }
 
 // prove decides what proves image e of offer of: a signature when keys are
@@ -88,6 +91,14 @@ func (a *Agent) twice(name, version string, fetch func() error) error {
 	return fetch()
 }
 
+// partOfSet reports whether a package installed into primary also updates
+// comp: a serial or file component of this device. Another A/B image is
+// skipped (only the offer's own component streams into a slot).
+func (a *Agent) partOfSet(primary, comp string) bool {
+	c := a.cfg.Component(comp)
+	return comp != primary && c != nil && c.Type != config.KindAB
+}
+
 // known reports whether the device has a component of that name.
 func (a *Agent) known(name string) bool { return a.cfg.Component(name) != nil }
 
@@ -98,10 +109,15 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 	if err != nil {
 		return proved{}, err
 	}
+	others := &stagedSinks{dir: a.downloadDir(), limit: int64(a.cfg.Download.MaxSize)}
+	defer others.close()
 	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known,
 		Route: func(comp string) (*download.Sink, error) {
 			if comp != c.Name {
-				return nil, nil
+				if !a.partOfSet(c.Name, comp) {
+					return nil, nil
+				}
+				return others.open(comp)
 			}
 			return &download.Sink{W: io.NewOffsetWriter(slot, 0), Limit: slot.Size(), LimitName: "the size of slot " + slot.Name()}, nil
 		}}
@@ -117,7 +133,52 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 		return proved{}, &downloadError{fmt.Errorf("download into slot %s: %w", slot.Name(), err)}
 	}
 	u, err := st.Finish(res)
+	if err == nil {
+		err = others.finish(&u)
+	}
 	return a.unpacked(sig, c, of, u, err, "into slot "+slot.Name())
+}
+
+// stagedSinks stage the other components' images of a package streaming
+// into a slot.
+type stagedSinks struct {
+	dir   string
+	limit int64
+	files map[string]*os.File
+}
+
+func (s *stagedSinks) open(comp string) (*download.Sink, error) {
+	if s.files == nil {
+		s.files = map[string]*os.File{}
+	}
+	if f := s.files[comp]; f != nil { // the download restarted from zero
+		f.Close()
+	}
+	f, err := download.CreateExclusive(download.ImagePath(s.dir, comp))
+	if err != nil {
+		return nil, err
+	}
+	s.files[comp] = f
+	return &download.Sink{W: f, Limit: s.limit, LimitName: "download.max_size"}, nil
+}
+
+// finish syncs the staged images and names their paths in u.
+func (s *stagedSinks) finish(u *download.Unpacked) error {
+	for i := range u.Entries {
+		if f := s.files[u.Entries[i].Component]; f != nil {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("sync staged image %s: %w", f.Name(), err)
+			}
+			u.Entries[i].Path = f.Name()
+		}
+	}
+	return nil
+}
+
+func (s *stagedSinks) close() {
+	for _, f := range s.files {
+		f.Close()
+	}
 }
 
 // unpacked turns the result of unpacking into the proved image of c.
@@ -126,7 +187,13 @@ func (a *Agent) unpacked(sig *signing, c *config.Component, of transport.Offer, 
 		a.logSkipped(c.Name, u)
 		var e download.Entry
 		if e, err = u.Entry(c.Name); err == nil {
-			return a.prove(sig, of, e)
+			p, perr := a.prove(sig, of, e)
+			for _, o := range u.Entries {
+				if o.Component != c.Name {
+					p.Others = append(p.Others, o)
+				}
+			}
+			return p, perr
 		}
 	}
 	if isTrust(err) {
@@ -152,7 +219,8 @@ func (a *Agent) stageImage(ctx context.Context, c *config.Component, of transpor
 	d := a.cfg.Download
 	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known}
 	sig.plan(&plan)
-	u, err := download.UnpackFile(staged, plan, func(comp string) bool { return comp == c.Name }, a.downloadDir(), int64(d.MaxSize), "download.max_size")
+	want := func(comp string) bool { return comp == c.Name || a.partOfSet(c.Name, comp) }
+	u, err := download.UnpackFile(staged, plan, want, a.downloadDir(), int64(d.MaxSize), "download.max_size")
 	if err == nil {
 		_ = os.Remove(staged) // the image is out; the package is not needed again
 	}

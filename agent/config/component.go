@@ -35,7 +35,7 @@ var typeKeys = map[Kind][]string{
 	KindFile:   {"path", "mode", "post_install"},
 }
 
-var commonKeys = []string{"name", "type", "version", "version_command"}
+var commonKeys = []string{"name", "type", "version", "version_command", "rollback"}
 
 // Component returns the component named name, or nil.
 func (c *Config) Component(name string) *Component {

@@ -128,9 +128,17 @@ type Download struct {
 	// MaxSize caps a download whose size is not known and every image
 	// unpacked into staging (an ab image is capped by its slot instead).
 	MaxSize Bytes `toml:"max_size"`
+	// KeepMax caps the space the kept images (the last good image of each
+	// serial and file component, for rollback) may take under state_dir.
+	KeepMax Bytes `toml:"keep_max"`
 	// AllowUnverified lets an image be flashed or armed when no digest
 	// (offer, manifest) and no signature was checked. Off by default.
 	AllowUnverified bool `toml:"allow_unverified"`
+}
+
+// Restorable reports whether c keeps its last good image for rollback.
+func (c *Component) Restorable() bool {
+	return c.Type != KindAB && (c.Rollback == nil || *c.Rollback)
 }
 
 // Kind is a component type: how its image is flashed. Persisted in
@@ -152,6 +160,9 @@ type Component struct {
 	Type           Kind     `toml:"type"` // ab | stm32 | ymodem | esp | file
 	Version        string   `toml:"version"`
 	VersionCommand []string `toml:"version_command"`
+	// Rollback keeps this serial or file component's last good image so
+	// that a failed update puts it back (SPEC §12); unset = true.
+	Rollback *bool `toml:"rollback"`
 
 	AB *AB `toml:"ab"` // type ab
 

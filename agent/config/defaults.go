@@ -23,6 +23,7 @@ const (
 	DefaultMinRateWindow        = 60 * time.Second
 	DefaultTimeBudget           = 6 * time.Hour
 	DefaultMaxSize        Bytes = 4 << 30
+	DefaultKeepMax        Bytes = 64 << 20
 	DefaultABAttempts           = 3
 	DefaultCmdlineFile          = "/proc/cmdline"
 	DefaultBaud                 = 115200
@@ -68,6 +69,7 @@ func defaultDownload() Download {
 		MinRateWindow: Duration{DefaultMinRateWindow},
 		TimeBudget:    Duration{DefaultTimeBudget},
 		MaxSize:       DefaultMaxSize,
+		KeepMax:       DefaultKeepMax,
 	}
 }
 

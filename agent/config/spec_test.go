@@ -76,7 +76,7 @@ func specWant() *config.Config {
 		},
 		Policy: config.Policy{VersionScheme: "auto", DefaultUpgradeType: "silent", Prompt: "hold", MaxAttempts: 3, Unorderable: "skip"},
 		Download: config.Download{StallTimeout: config.Duration{Duration: 60 * time.Second}, MaxRetries: 8, Budget: 3,
-			MinRate: 1 << 10, MinRateWindow: config.Duration{Duration: time.Minute}, TimeBudget: config.Duration{Duration: 6 * time.Hour}, MaxSize: 4 << 30},
+			MinRate: 1 << 10, MinRateWindow: config.Duration{Duration: time.Minute}, TimeBudget: config.Duration{Duration: 6 * time.Hour}, MaxSize: 4 << 30, KeepMax: 64 << 20},
 		Security: config.Security{SignatureSuffix: ".minisig"},
 		Components: []config.Component{
 			{Name: "rootfs", Type: "ab", Version: "1.0.0", AB: &config.AB{

@@ -101,6 +101,9 @@ type Written struct {
 	Proof   string `json:"proof"`  // which signature or digest proved it
 	// SignedVersion is the version the signature or manifest gives, if any.
 	SignedVersion string `json:"signed_version,omitempty"`
+	// Parts are the package's other components' images, staged and checked
+	// against the manifest (one update with this one).
+	Parts []Member `json:"parts,omitempty"`
 }
 
 // Decision is one policy verdict as shown by check and status.
@@ -120,6 +123,8 @@ type State struct {
 	Decisions []Decision         `json:"last_decisions,omitempty"`
 	LastCheck time.Time          `json:"last_check,omitzero"`
 	NextCheck time.Time          `json:"next_check,omitzero"`
+	// Set is the multi-component update in progress, if any.
+	Set *Set `json:"set,omitempty"`
 	// Warning says why the state was restarted (a corrupt file moved aside);
 	// status shows it until an operator deletes it.
 	Warning string `json:"state_warning,omitempty"`
