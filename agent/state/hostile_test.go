@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ota-agent/agent/state"
+	"ota-agent/internal/peertest"
 )
 
 // victim is a file a planted link points at; check fails the test when its
@@ -164,9 +165,7 @@ func TestHostileSymlinkStateJSONSave(t *testing.T) {
 // needRoot skips a test that has to chown.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown a directory to another user")
-	}
+	peertest.NeedRoot(t, "chowns a directory to another user")
 }
 
 // mkdirMode makes dir with exactly mode (no umask).

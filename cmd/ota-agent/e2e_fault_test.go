@@ -7,6 +7,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"ota-agent/agent/state"
 	"ota-agent/cmd/internal/demo"
 	"ota-agent/flasher/esprom/espromtest"
 	"ota-agent/flasher/stm32/stm32test"
@@ -103,44 +105,167 @@ func TestE2EPowerCuts(t *testing.T) {
 	}
 	window := time.Since(start)
 	c.notes = append(c.notes, fmt.Sprintf("kills uniform over a clean run's %v", window.Round(time.Millisecond)))
-	resumed := 0
+	cuts, resumed := 0, 0
 	for i := range c.runs {
 		r, srv := rig()
-		at := time.Duration(rng.Int64N(int64(window)))
-		left := at
-		for i, args := range flow(r, srv) {
-			if i == 1 {
-				r.boot(t)
-			}
-			t0 := time.Now()
-			if r.killAfter(t, left, args...) {
-				c.faults++
-				break
-			}
-			left -= time.Since(t0)
+		kill := killAt(rng.Int64N(int64(window)))
+		if i == 0 {
+			// One run per campaign is cut right after the first journal
+			// checkpoint of the rootfs download, so that resuming is
+			// asserted every time, not only when the dice land there.
+			kill = killOnCheckpoint(r)
 		}
-		if _, err := r.dev.Rig.Vars(context.Background()); err != nil {
-			t.Errorf("run %d (kill at %v): environment invalid after the cut: %v", i, at, err)
+		cut, ok := powerCutRun(t, r, srv, flow(r, srv), kill, i, &c.faults)
+		if !ok {
 			continue
 		}
-		r.boot(t) // power on after the cut
-		err := r.finish(t, flow(r, srv)[0], 6)
-		if err == nil {
-			err = r.checkInstalled(rootfs, mcu, wifi)
-		}
-		if err != nil {
-			t.Errorf("run %d (kill at %v): %v", i, at, err)
+		if err := r.checkInstalled(rootfs, mcu, wifi); err != nil {
+			t.Errorf("run %d (%s): %v", i, kill, err)
 			continue
 		}
-		for _, rg := range srv.Ranges() {
-			if strings.HasPrefix(rg, "bytes=") && !strings.HasPrefix(rg, "bytes=0-") {
-				resumed++
-				break
+		if cut.done > 0 {
+			cuts++
+			if got := srv.Ranges()[cut.requests:]; len(got) == 0 || got[0] != fmt.Sprintf("bytes=%d-", cut.done) {
+				t.Errorf("run %d (%s): the journal held %d bytes of the rootfs download, but the requests after the cut were %q, want the first to be bytes=%d-", i, kill, cut.done, got, cut.done)
+				continue
 			}
+			resumed++
 		}
 		c.right++
 	}
-	c.notes = append(c.notes, fmt.Sprintf("%d runs resumed the rootfs download with Range", resumed))
+	if cuts == 0 {
+		t.Errorf("no run was cut during the rootfs download after a journal checkpoint")
+	}
+	c.notes = append(c.notes, fmt.Sprintf("%d runs cut mid-download after a checkpoint, %d resumed from the journal's offset with Range", cuts, resumed))
+}
+
+// cutState is what a power cut left: the bytes of the rootfs download the
+// journal holds (0 unless it was downloading) and how many requests the
+// server had seen.
+type cutState struct {
+	done     int64
+	requests int
+}
+
+// powerCutRun plays flow with the agent killed by kill, checks the
+// environment, powers the device on and finishes the update. It reports
+// the cut and whether the run reached the end (errors are reported on t).
+func powerCutRun(t *testing.T, r *e2eRig, srv *downloadtest.Server, flow [][]string, kill killer, i int, faults *int) (cutState, bool) {
+	t.Helper()
+	left := kill
+	for j, args := range flow {
+		if j == 1 {
+			r.boot(t)
+		}
+		t0 := time.Now()
+		if left.kill(t, r, args...) {
+			*faults++
+			break
+		}
+		left = left.after(time.Since(t0))
+	}
+	var cut cutState
+	if phase, done := r.journal(t, "rootfs"); phase == string(state.Downloading) {
+		cut.done = done
+	}
+	cut.requests = len(srv.Ranges())
+	if _, err := r.dev.Rig.Vars(context.Background()); err != nil {
+		t.Errorf("run %d (%s): environment invalid after the cut: %v", i, kill, err)
+		return cut, false
+	}
+	r.boot(t) // power on after the cut
+	if err := r.finish(t, flow[0], 6); err != nil {
+		t.Errorf("run %d (%s): %v", i, kill, err)
+		return cut, false
+	}
+	return cut, true
+}
+
+// killer decides when the agent dies: after a delay, or at the first
+// journal checkpoint of the rootfs download.
+type killer struct {
+	delay      time.Duration
+	checkpoint *e2eRig // kill once this rig's journal holds a checkpoint
+}
+
+func killAt(ns int64) killer { return killer{delay: time.Duration(ns)} }
+
+func killOnCheckpoint(r *e2eRig) killer { return killer{checkpoint: r} }
+
+// String implements fmt.Stringer for the error lines.
+func (k killer) String() string {
+	if k.checkpoint != nil {
+		return "kill at the first checkpoint"
+	}
+	return fmt.Sprintf("kill at %v", k.delay)
+}
+
+// after is the killer for the next command, d after this one started.
+func (k killer) after(d time.Duration) killer {
+	if k.checkpoint == nil {
+		k.delay -= d
+	}
+	return k
+}
+
+// kill runs the agent with args and kills it as k says; it reports whether
+// the agent was still running.
+func (k killer) kill(t *testing.T, r *e2eRig, args ...string) bool {
+	t.Helper()
+	if k.checkpoint == nil {
+		return r.killAfter(t, k.delay, args...)
+	}
+	return r.killWhen(t, func() bool {
+		phase, done := r.journal(t, "rootfs")
+		return phase == string(state.Downloading) && done > 0
+	}, args...)
+}
+
+// journal reads the phase of comp from the rig's state.json and the offset
+// of its slot download from its download journal (state/download/
+// COMP.slot-X.journal), as the agent left them ("" and 0 when there are
+// none yet).
+func (r *e2eRig) journal(t *testing.T, comp string) (string, int64) {
+	t.Helper()
+	var st struct{ Components map[string]struct{ Phase string } }
+	if raw, err := os.ReadFile(filepath.Join(r.dir, "state", "state.json")); err == nil {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatalf("state.json: %v", err)
+		}
+	}
+	journals, _ := filepath.Glob(filepath.Join(r.dir, "state", "download", comp+".slot-*.journal"))
+	var off int64
+	for _, p := range journals {
+		var j struct{ Offset int64 }
+		if raw, err := os.ReadFile(p); err == nil && json.Unmarshal(raw, &j) == nil {
+			off = max(off, j.Offset)
+		}
+	}
+	return st.Components[comp].Phase, off
+}
+
+// killWhen starts the agent and SIGKILLs it once cond holds (polled every
+// 2 ms); it reports whether the agent was still running.
+func (r *e2eRig) killWhen(t *testing.T, cond func() bool, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-c", r.cfg, "--log-level", "error"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-done:
+			return false
+		case <-tick.C:
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	return true
 }
 
 // killAfter starts the agent and SIGKILLs it after d; it reports whether

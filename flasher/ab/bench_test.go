@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ota-agent/flasher/ab"
+	"ota-agent/internal/peertest"
 )
 
 // BenchmarkSlotWrite256MiB streams a 256 MiB image into a file slot the way
@@ -22,10 +23,7 @@ import (
 // median of each and the ratio of the medians (SPEC §10 goal: ratio ≤ 1.5).
 func BenchmarkSlotWrite256MiB(b *testing.B) {
 	const size, rounds = 256 << 20, 3
-	dd, err := exec.LookPath("dd")
-	if err != nil {
-		b.Skip("dd not found")
-	}
+	dd := peertest.Need(b, "dd", "coreutils")
 	dir := b.TempDir()
 	img := filepath.Join(dir, "image")
 	sum := makeImage(b, img, size)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,7 +58,7 @@ func TestLoopDevice(t *testing.T) {
 	os.Truncate(p, 8<<20)
 	out, err := exec.Command(losetup, "-f", "--show", p).Output()
 	if err != nil {
-		t.Skipf("losetup: %v (no free loop device?)", err)
+		peertest.Unavailable(t, fmt.Sprintf("losetup: %v (no free loop device?)", err))
 	}
 	dev := strings.TrimSpace(string(out))
 	t.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })

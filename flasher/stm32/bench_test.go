@@ -13,6 +13,7 @@ import (
 	"ota-agent/flasher"
 	"ota-agent/flasher/stm32"
 	"ota-agent/flasher/stm32/stm32test"
+	"ota-agent/internal/peertest"
 )
 
 // wireLimit is the time AN3155 needs on a 115200 8E1 line for size bytes
@@ -34,10 +35,7 @@ func wireLimit(size int, verify bool) time.Duration {
 // verify and without. Efficiency is the wire limit over the time spent on
 // the line (wall time minus the device's own erase/program time).
 func BenchmarkFlash64K(b *testing.B) {
-	tool, err := exec.LookPath("stm32flash")
-	if err != nil {
-		b.Skip("stm32flash not installed (apt-get install stm32flash)")
-	}
+	tool := peertest.Need(b, "stm32flash", "stm32flash")
 	img := image(64<<10, 64)
 	f := filepath.Join(b.TempDir(), "fw.bin")
 	os.WriteFile(f, img, 0o644)

@@ -1,7 +1,16 @@
-// Package peertest finds the real third-party tools that tests run as peers
-// (fw_printenv, mkenvimage, grub-editenv, stm32flash, sb/rb,
-// systemd-analyze). Without the tool a test skips, except under CI=true,
-// where a missing peer is a failure: CI must never pass by skipping.
+// Package peertest is the one skip policy of the suite, and finds the real
+// third-party tools that tests run as peers (fw_printenv, mkenvimage,
+// grub-editenv, stm32flash, sb/rb, systemd-analyze, minisign).
+//
+// A test that cannot run here (a missing peer, no root, a sandbox that
+// forbids a mount, no loop device) calls Need, NeedRoot or Unavailable: it
+// skips on a developer's machine, and fails wherever the CI variable is set
+// to anything (CI=true, CI=1, ...), because CI must never pass by skipping.
+// `make test` counts and lists the skips at the end (cmd/internal/testsum).
+//
+// It is a test helper, not a double of a platform package, so it lives in
+// internal/ (importable by every package's tests, by nothing outside the
+// module) and imports testing.
 package peertest
 
 import (
@@ -15,7 +24,21 @@ import (
 	"time"
 )
 
-// Need returns the path of tool, or skips t (fails it when CI=true) with the
+// InCI reports whether the CI variable is set to anything, which turns every
+// Unavailable into a failure.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+// Unavailable skips t with why, or fails it when InCI.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		t.Fatal(why + " (CI=" + os.Getenv("CI") + ": a test that cannot run fails)")
+		return
+	}
+	t.Skip(why)
+}
+
+// Need returns the path of tool, or skips t (fails it in CI) naming the
 // Debian package that provides it.
 func Need(t testing.TB, tool, debianPackage string) string {
 	t.Helper()
@@ -23,25 +46,17 @@ func Need(t testing.TB, tool, debianPackage string) string {
 	if err == nil {
 		return p
 	}
-	msg := "real peer " + tool + " not found; apt-get install " + debianPackage
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing peer fails the test)")
-	}
-	t.Skip(msg)
+	Unavailable(t, "real peer "+tool+" not found; apt-get install "+debianPackage)
 	return ""
 }
 
-// NeedRoot skips t (fails it when CI=true) unless the test runs as root, for
-// loop devices and the like.
+// NeedRoot skips t (fails it in CI) unless the test runs as root, for loop
+// devices and the like.
 func NeedRoot(t testing.TB, why string) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
+	if os.Geteuid() != 0 {
+		Unavailable(t, "needs root: "+why)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root: " + why + " (CI=true)")
-	}
-	t.Skip("needs root: " + why)
 }
 
 // WatchHWM follows the peak resident set (VmHWM) of a running process and

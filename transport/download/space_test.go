@@ -2,6 +2,7 @@ package download
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,7 @@ func smallFS(t *testing.T) string {
 		if strings.Contains(strings.ToLower(string(out)), "permission denied") || strings.Contains(strings.ToLower(string(out)), "not permitted") {
 			// Root in a container without CAP_SYS_ADMIN: no tool is missing,
 			// the sandbox forbids mounts.
-			t.Skipf("mount tmpfs on %s: %v: %s", dir, err, out)
+			peertest.Unavailable(t, fmt.Sprintf("mount tmpfs on %s: %v: %s", dir, err, out))
 		}
 		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
 	}
