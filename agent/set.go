@@ -37,7 +37,7 @@ import (
 
 // keptPath is where name's last good image is kept.
 func (a *Agent) keptPath(name string) string {
-	return filepath.Join(a.o.Store.Dir(), "kept", name+".img")
+	return filepath.Join(a.o.Store.Dir(), "kept", name+".img") // status reads it as well (canRollBack)
 }
 
 // keep makes img the last good image of c, when c keeps one and it fits

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"time"
 
 	"ota-agent/agent/config"
@@ -63,6 +65,9 @@ type ComponentStatus struct {
 	LastError      string         `json:"last_error"`
 	// Proof is what proved the version installed last (signer key ID or digest).
 	Proof string `json:"proof,omitempty"`
+	// Rollback says whether a failed update can put this component back:
+	// its last good image is kept (A/B components roll back by the boot).
+	Rollback bool `json:"rollback"`
 }
 
 // BuildStatus assembles the status of every configured component from st.
@@ -77,13 +82,22 @@ func BuildStatus(ctx context.Context, cfg *config.Config, st *state.State) Statu
 		s.NextCheck = &t
 	}
 	for i := range cfg.Components {
-		s.Components = append(s.Components, componentStatus(ctx, &cfg.Components[i], st))
+		s.Components = append(s.Components, componentStatus(ctx, cfg, &cfg.Components[i], st))
 	}
 	return s
 }
 
-func componentStatus(ctx context.Context, c *config.Component, st *state.State) ComponentStatus {
-	cs := ComponentStatus{Name: c.Name, Type: c.Type, Phase: state.Idle, FailedVersions: []string{}}
+// canRollBack reports whether c can be put back after a failed update.
+func canRollBack(cfg *config.Config, c *config.Component) bool {
+	if c.Type == config.KindAB {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(cfg.Device.StateDir, "kept", c.Name+".img"))
+	return c.Restorable() && err == nil
+}
+
+func componentStatus(ctx context.Context, cfg *config.Config, c *config.Component, st *state.State) ComponentStatus {
+	cs := ComponentStatus{Name: c.Name, Type: c.Type, Phase: state.Idle, FailedVersions: []string{}, Rollback: canRollBack(cfg, c)}
 	v, err := CurrentVersion(ctx, c, st)
 	cs.Version = v
 	if err != nil {

@@ -77,7 +77,7 @@ func printStatus(w io.Writer, st agent.Status) {
 	}
 	fmt.Fprintln(w, trustLine(st.Trust))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tTYPE\tVERSION\tPHASE\tTARGET\tPROGRESS\tHELD\tFAILED")
+	fmt.Fprintln(tw, "COMPONENT\tTYPE\tVERSION\tPHASE\tTARGET\tPROGRESS\tHELD\tFAILED\tROLLBACK")
 	for _, c := range st.Components {
 		held := "-"
 		if c.Held {
@@ -86,8 +86,8 @@ func printStatus(w io.Writer, st agent.Status) {
 				held += " (approved)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(c.Name), esc(string(c.Type)), dash(c.Version), esc(string(c.Phase)), dash(c.TargetVersion),
-			progress(c.Progress), held, dash(strings.Join(c.FailedVersions, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(c.Name), esc(string(c.Type)), dash(c.Version), esc(string(c.Phase)), dash(c.TargetVersion),
+			progress(c.Progress), held, dash(strings.Join(c.FailedVersions, ",")), map[bool]string{true: "yes", false: "no"}[c.Rollback])
 	}
 	tw.Flush()
 	for _, c := range st.Components {
