@@ -1,5 +1,6 @@
 # ota-agent: see README.md. `make demo` runs the product on simulated hardware,
-# `make test` runs the tests.
+# `make test` runs the tests. Two binaries: ota-agent (the device binary) and
+# ota-sim (simulated devices and the demo, never shipped to a device).
 
 GO       ?= go
 BIN      ?= bin
@@ -11,23 +12,42 @@ GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 # staticcheck 2025.1.1 is module version v0.6.1 (go run needs the module version).
 STATICCHECK_VERSION ?= v0.6.1
 
-.PHONY: all build cross test bench bench-table bench-peers stress lint demo clean
+CMDS     := ota-agent ota-sim
+
+.PHONY: all build cross test cover bench bench-table bench-peers stress lint demo clean
 
 all: build
 
 build:
-	$(GOBUILD) -o $(BIN)/ota-agent ./cmd/ota-agent
+	$(foreach c,$(CMDS),$(GOBUILD) -o $(BIN)/$(c) ./cmd/$(c) &&) true
 
 cross:
-	GOOS=linux GOARCH=arm GOARM=7 $(GOBUILD) -o $(BIN)/ota-agent-linux-armv7 ./cmd/ota-agent
-	GOOS=linux GOARCH=arm64 $(GOBUILD) -o $(BIN)/ota-agent-linux-arm64 ./cmd/ota-agent
-	GOOS=linux GOARCH=amd64 $(GOBUILD) -o $(BIN)/ota-agent-linux-amd64 ./cmd/ota-agent
-	@ls -l $(BIN)/ota-agent-linux-*
+	$(foreach c,$(CMDS),\
+	GOOS=linux GOARCH=arm GOARM=7 $(GOBUILD) -o $(BIN)/$(c)-linux-armv7 ./cmd/$(c) && \
+	GOOS=linux GOARCH=arm64 $(GOBUILD) -o $(BIN)/$(c)-linux-arm64 ./cmd/$(c) && \
+	GOOS=linux GOARCH=amd64 $(GOBUILD) -o $(BIN)/$(c)-linux-amd64 ./cmd/$(c) &&) true
+	@ls -l $(foreach c,$(CMDS),$(BIN)/$(c)-linux-*)
 
+# test vets, builds, checks that go.mod and go.sum are tidy, runs every test
+# and ends with the skipped tests and their count (cmd/internal/testsum; with
+# CI set a missing peer or privilege fails instead, see internal/peertest).
 test:
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) mod tidy -diff
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/testsum ./cmd/internal/testsum
+	{ $(GO) test -count=1 -timeout 30m -json ./...; echo $$? > $(BIN)/test.rc; } | $(BIN)/testsum && exit $$(cat $(BIN)/test.rc)
+
+# cover runs every test with coverage of every package, the end-to-end
+# binaries' runs included (cmd/internal/e2ebin builds them with -cover and
+# shares the GOCOVERDIR), and prints the statement coverage of each package.
+cover:
+	@rm -rf $(BIN)/cover && mkdir -p $(BIN)/cover
+	$(GO) test -count=1 -timeout 30m -cover -covermode=atomic -coverpkg=ota-agent/... ./... \
+		-args -test.gocoverdir=$(abspath $(BIN)/cover) > $(BIN)/cover.txt 2>&1; \
+		rc=$$?; grep -E '^(FAIL|---|panic)' $(BIN)/cover.txt; \
+		$(GO) tool covdata percent -i=$(BIN)/cover | sed 's/^[[:space:]]*//' | sort; exit $$rc
 
 # bench runs every benchmark once (one full run each) and prints one table of
 # the figures that matter; the raw output stays in $(BIN)/bench.txt.
@@ -48,9 +68,10 @@ bench-table:
 bench-peers: build
 	testdata/e2e/bench-peers.sh $(BIN)/ota-agent
 
-# demo runs the whole product on simulated hardware (no root, no network).
+# demo runs the whole product on simulated hardware (no root, no network):
+# ota-sim drives the real ota-agent next to it as a subprocess.
 demo: build
-	$(BIN)/ota-agent demo $(DEMOFLAGS)
+	$(BIN)/ota-sim demo $(DEMOFLAGS)
 
 # stress runs the long fault campaigns; set SEED to replay one.
 STRESS_RUNS ?= 40
