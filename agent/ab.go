@@ -14,6 +14,7 @@ import (
 	"ota-agent/agent/config"
 	"ota-agent/agent/state"
 	"ota-agent/flasher"
+	"ota-agent/flasher/ab"
 	"ota-agent/transport"
 	"ota-agent/transport/download"
 )
@@ -39,7 +40,11 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of *transpor
 	if err := a.settleEnv(ctx, c, t); err != nil {
 		return err
 	}
-	slot, err := t.OpenInactive(ctx, download.NeedBytes(download.Request{Size: of.Size, SizeIsEstimate: of.SizeIsEstimate}))
+	need := download.NeedBytes(download.Request{Size: of.Size, SizeIsEstimate: of.SizeIsEstimate})
+	slot, err := t.OpenInactive(ctx, need)
+	if err != nil && of.SizeIsEstimate && errors.Is(err, ab.ErrSlotTooSmall) {
+		return fmt.Errorf("open inactive slot of %s: the offer estimates the image at about %d bytes (%d with the 5%% margin), more than the slot holds: %w", c.Name, of.Size, need, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open inactive slot of %s: %w", c.Name, err)
 	}

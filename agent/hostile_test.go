@@ -471,3 +471,16 @@ func TestHostileBombIntoStaging(t *testing.T) {
 		})
 	}
 }
+
+// TestEstimateTooLargeWording: an AKASO size estimate larger than the slot
+// is called an estimate, not an exact size (issue 16, item 17).
+func TestEstimateTooLargeWording(t *testing.T) {
+	r := newABRig(t, "rauc", nil)
+	img := fixture(t, "rootfs.img")
+	u := r.srv.AddFile("big.img", img)
+	r.srv.SetEntries([]akasotest.Entry{{UID: "1", Model: "M", VersionName: "2.0.0", Src: u, MD5Check: md5hex(img), FileSize: "2MB"}})
+	_, _, err := r.ag.Update(t.Context(), agent.UpdateOptions{})
+	if err == nil || !strings.Contains(err.Error(), "the offer estimates the image at about 2097152 bytes (2202009 with the 5% margin), more than the slot holds") {
+		t.Fatalf("Update = %v", err)
+	}
+}
