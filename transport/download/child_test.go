@@ -49,7 +49,7 @@ func childFetch() error {
 		return err
 	}
 	defer f.Close()
-	o := Options{Client: c, SyncEvery: sync, StallTimeout: 10 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	o := Options{Client: c, SyncEvery: sync, MinSyncGap: -1, StallTimeout: 10 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
 	req := Request{URL: os.Getenv("URL"), Size: size, SHA256: os.Getenv("SHA256"), Journal: os.Getenv("JOURNAL")}
 	_, err = Fetch(context.Background(), o, req, f, nil)
 	return err

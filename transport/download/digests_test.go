@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMD5OnlyWhenGiven: a request without an MD5 computes none (no MD5 in
@@ -103,5 +104,39 @@ func TestResumeOldJournalWithMD5State(t *testing.T) {
 	}
 	if _, err := os.Stat(req.Journal); !os.IsNotExist(err) {
 		t.Errorf("journal left after a verified download: %v", err)
+	}
+}
+
+// countSyncs is a Dest that counts Sync calls.
+type countSyncs struct {
+	*os.File
+	syncs int
+}
+
+func (c *countSyncs) Sync() error { c.syncs++; return c.File.Sync() }
+
+// TestMinSyncGap: checkpoints come every SyncEvery bytes, but no closer
+// than MinSyncGap: a fast download of 8 MiB with SyncEvery 64 KiB syncs
+// once per 256 KiB buffer with no gap, and only at the end with a gap of
+// an hour.
+func TestMinSyncGap(t *testing.T) {
+	const size = 8 << 20
+	for _, tt := range []struct {
+		gap      time.Duration
+		min, max int
+	}{{-1, size/bufSize - 1, size/bufSize + 1}, {time.Hour, 1, 1}} {
+		t.Run(tt.gap.String(), func(t *testing.T) {
+			s, req := newServer(t, size)
+			o := testOptions(t)
+			o.MinSyncGap = tt.gap
+			d := &countSyncs{File: destFile(t)}
+			if _, err := Fetch(t.Context(), o, req, d, nil); err != nil {
+				t.Fatal(err)
+			}
+			checkFile(t, d.File, s.Content())
+			if d.syncs < tt.min || d.syncs > tt.max {
+				t.Errorf("%d syncs with MinSyncGap %v; want %d to %d", d.syncs, tt.gap, tt.min, tt.max)
+			}
+		})
 	}
 }

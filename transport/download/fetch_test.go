@@ -22,7 +22,7 @@ func testOptions(t testing.TB) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{Client: c, StallTimeout: 300 * time.Millisecond, MaxRetries: 3, SyncEvery: 64 << 10,
+	return Options{Client: c, StallTimeout: 300 * time.Millisecond, MaxRetries: 3, SyncEvery: 64 << 10, MinSyncGap: -1,
 		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Log: testLog(t)}
 }
 

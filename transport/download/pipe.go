@@ -254,11 +254,13 @@ func (p *pipe) journal() {
 }
 
 // feed is the reader stage: it fills buffers from body and submits them,
-// marking a checkpoint every SyncEvery bytes when there is a journal. The
-// stall timer runs only while a read is outstanding.
+// marking a checkpoint every SyncEvery bytes, at most one per MinSyncGap,
+// when there is a journal. The stall timer runs only while a read is
+// outstanding.
 func (f *fetcher) feed(actx, ctx context.Context, p *pipe, body io.Reader, stall *time.Timer) error {
 	total, lim, off, mark := f.total(), f.sizeLimit(), f.j.Offset, f.synced
 	var prev *ckpt
+	markedAt := time.Now()
 	for {
 		stall.Stop()
 		c, err := f.pool.get(actx, p.stop)
@@ -278,13 +280,13 @@ func (f *fetcher) feed(actx, ctx context.Context, p *pipe, body io.Reader, stall
 		off += int64(n)
 		f.readAt = off
 		f.j.Fetched += int64(n)
-		if f.journaling() && off-mark >= f.o.SyncEvery && rerr == nil {
+		if f.journaling() && off-mark >= f.o.SyncEvery && rerr == nil && time.Since(markedAt) >= f.o.MinSyncGap {
 			if err := f.waitSaved(actx, ctx, p, prev); err != nil {
 				f.pool.put(c)
 				return err
 			}
 			c.ck = &ckpt{j: *f.j, saved: make(chan struct{})}
-			c.ck.j.Offset, c.ck.j.Elapsed, prev, mark = off, f.elapsed(), c.ck, off
+			c.ck.j.Offset, c.ck.j.Elapsed, prev, mark, markedAt = off, f.elapsed(), c.ck, off, time.Now()
 		}
 		if n > 0 {
 			p.toWrite <- c // never blocks: cap is the number of buffers
