@@ -89,6 +89,13 @@ func (a *Agent) nextWait(err error, bo *backoff.ExponentialBackOff) time.Duratio
 	}
 	bo.Reset()
 	wait = a.cfg.Server.PollInterval.Duration + a.o.Jitter(a.cfg.Server.PollJitter.Duration)
+	if p, ok := a.o.API.(transport.Poller); ok {
+		// The server's own interval (hawkBit sleep) replaces poll_interval;
+		// the jitter is capped at a tenth of it so a 5 min sleep stays one.
+		if d, ok := p.NextPoll(); ok {
+			wait = d + a.o.Jitter(min(a.cfg.Server.PollJitter.Duration, d/10))
+		}
+	}
 	if d, ok := a.heldWake(time.Now()); ok && d < wait {
 		wait = d
 	}

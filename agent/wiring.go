@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"ota-agent/agent/config"
 	"ota-agent/agent/policy"
@@ -17,6 +18,7 @@ import (
 	"ota-agent/transport/akaso"
 	"ota-agent/transport/aliyun"
 	"ota-agent/transport/download"
+	"ota-agent/transport/hawkbit"
 	"ota-agent/transport/mxchip"
 	"ota-agent/transport/upgradelink"
 )
@@ -63,8 +65,40 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 		return aliyun.New(aliyun.Config{Endpoint: ep, Region: y.Region, AccessKeyID: y.AccessKeyID, AccessKeySecret: y.AccessKeySecret,
 			ProductKey: y.ProductKey, AcceptStatus: y.AcceptStatus, Modules: y.Modules, IotInstanceID: y.IotInstanceID,
 			Compare: compareUnder(cfg.Policy.VersionScheme), Client: hc, Log: log}), nil
+	case "hawkbit":
+		return newHawkbit(cfg, hc, log)
 	}
-	return nil, fmt.Errorf("server.api %q is not supported (want akaso, mxchip, upgradelink or aliyun)", s.API)
+	return nil, fmt.Errorf("server.api %q is not supported (want akaso, mxchip, upgradelink, aliyun or hawkbit)", s.API)
+}
+
+// newHawkbit builds the hawkBit DDI client. Its artifact downloads need
+// the token too, so hc (shared with the download engine) gets the
+// client's Transport, which adds it for the base host only.
+func newHawkbit(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.API, error) {
+	h := cfg.Server.Hawkbit
+	hcfg := hawkbit.Config{BaseURL: cfg.Server.BaseURL, Tenant: h.Tenant, ControllerID: h.ControllerID, Chunks: h.Chunks,
+		Attributes: map[string]string{}, StateFile: filepath.Join(cfg.Device.StateDir, "hawkbit.json"),
+		ArmsOnDownload: func(name string) bool { c := cfg.Component(name); return c != nil && c.Type == config.KindAB },
+		Client:         hc, Log: log}
+	if hcfg.ControllerID == "" {
+		hcfg.ControllerID = cfg.Device.ID
+	}
+	if cfg.Device.Model != "" {
+		hcfg.Attributes["model"] = cfg.Device.Model
+	}
+	if h.Gateway() {
+		hcfg.GatewayToken = h.Token
+	} else {
+		hcfg.TargetToken = h.Token
+	}
+	c, err := hawkbit.New(hcfg)
+	if err != nil {
+		return nil, err
+	}
+	if hc != nil {
+		hc.Transport = c.Transport(hc.Transport)
+	}
+	return c, nil
 }
 
 // reportsNoDownload reports whether the installer of component name queues

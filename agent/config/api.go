@@ -21,6 +21,8 @@ func (l *loader) checkAPI(c *Config) *Error {
 		return l.checkUpgradeLink(c)
 	case "aliyun":
 		return l.checkAliyun(c)
+	case "hawkbit":
+		return l.checkHawkbit(c)
 	}
 	return nil
 }

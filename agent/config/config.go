@@ -33,7 +33,7 @@ type Device struct {
 
 // Server is [server] and its per-API tables.
 type Server struct {
-	API          string   `toml:"api"` // akaso | mxchip | upgradelink | aliyun
+	API          string   `toml:"api"` // akaso | mxchip | upgradelink | aliyun | hawkbit
 	BaseURL      string   `toml:"base_url"`
 	PollInterval Duration `toml:"poll_interval"`
 	PollJitter   Duration `toml:"poll_jitter"`
@@ -47,6 +47,7 @@ type Server struct {
 	MXChip      MXChip      `toml:"mxchip"`
 	UpgradeLink UpgradeLink `toml:"upgradelink"`
 	Aliyun      Aliyun      `toml:"aliyun"`
+	Hawkbit     Hawkbit     `toml:"hawkbit"`
 }
 
 // Akaso is [server.akaso].

@@ -58,6 +58,8 @@ func (c *Config) maskSecrets(w io.Writer, src *bytes.Buffer) error {
 		"token_file":             c.Server.MXChip.Token,
 		"secret_key_file":        c.Server.UpgradeLink.SecretKey,
 		"access_key_secret_file": c.Server.Aliyun.AccessKeySecret,
+		"target_token_file":      c.Server.Hawkbit.Token,
+		"gateway_token_file":     c.Server.Hawkbit.Token,
 	}
 	sc := bufio.NewScanner(src)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)

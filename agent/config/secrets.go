@@ -25,6 +25,8 @@ func (l *loader) readSecrets(c *Config) error {
 		key, path, dst = "server.upgradelink.secret_key_file", &c.Server.UpgradeLink.SecretKeyFile, &c.Server.UpgradeLink.SecretKey
 	case "aliyun":
 		key, path, dst = "server.aliyun.access_key_secret_file", &c.Server.Aliyun.AccessKeySecretFile, &c.Server.Aliyun.AccessKeySecret
+	case "hawkbit":
+		key, path, dst = hawkbitSecret(c)
 	default:
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 
 // Allowed values, in the order error messages list them.
 var (
-	apis           = []string{"akaso", "mxchip", "upgradelink", "aliyun"}
+	apis           = []string{"akaso", "mxchip", "upgradelink", "aliyun", "hawkbit"}
 	kinds          = []string{"configuration", "file", "url", "lnx"}
 	arches         = []string{"x64", "arm64"}
 	versionSchemes = []string{"auto", "semver", "date", "numeric", "opaque"}
