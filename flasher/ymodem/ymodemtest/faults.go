@@ -60,3 +60,12 @@ func (d *Device) fault(kind FaultKind, block int) (Fault, bool) {
 	}
 	return Fault{}, false
 }
+
+// Inject adds faults for the transfers still to come, as a test's later
+// step needs (a module that fails only the second update).
+func (d *Device) Inject(fs ...Fault) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.opts.Faults = append(d.opts.Faults, fs...)
+	d.fired = append(d.fired, make([]bool, len(fs))...)
+}
