@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"ota-agent/cmd/internal/demo"
 	"ota-agent/flasher/ymodem/ymodemtest"
@@ -115,4 +116,53 @@ func slicesContains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestE2ESetKills SIGKILLs `commit` at random instants while it flashes the
+// parts of a three-part update and, when the module is made to fail, while
+// it puts them back; `commit` runs again after each kill, as a restarted
+// daemon would. Every run must end all new or all old on the simulated
+// devices.
+func TestE2ESetKills(t *testing.T) {
+	c, rnd := newCampaign(t, "set kills", 4)
+	for run := range c.runs {
+		failWiFi := rnd.IntN(2) == 0
+		mcu1, wifi1 := demo.Image(uint64(50+run), 8192), demo.Image(uint64(60+run), 12000)
+		r := newE2E(t, "akaso", demo.ConfigOptions{Components: []string{"rootfs", "mcu", "wifi"}}, demo.DeviceOptions{})
+		for _, p := range []struct {
+			c   string
+			img []byte
+		}{{"mcu", mcu1}, {"wifi", wifi1}} {
+			r.must(t, "install", "--component", p.c, "--md5", md5of(p.img), "--version", "1.1", r.srv.Host(p.c+"1.bin", p.img))
+		}
+		rootfs2, mcu2, wifi2 := demo.Image(uint64(70+run), 1<<20), demo.Image(uint64(80+run), 8192), demo.Image(uint64(90+run), 12000)
+		r.publish(t, demo.Firmware{Component: "rootfs", Version: "2.0.0", Data: bundle(t, "2.0.0", [2]any{"rootfs", rootfs2}, [2]any{"mcu", mcu2}, [2]any{"wifi", wifi2})})
+		r.must(t, "update")
+		if failWiFi {
+			r.dev.WiFi.Inject(ymodemtest.Fault{Kind: ymodemtest.Verify})
+			c.faults++
+		}
+		r.boot(t)
+		kills := 0
+		for range 3 {
+			if r.killAfter(t, time.Duration(rnd.IntN(1500))*time.Millisecond, "commit") {
+				kills++
+			}
+		}
+		r.run(t, "commit")
+		st := r.status(t)
+		if st["rootfs"].Phase == "rebooting" || st["rootfs"].Phase == "committing" {
+			r.boot(t)
+			r.run(t, "commit")
+			st = r.status(t)
+		}
+		files := r.dev.WiFi.Files()
+		want := map[bool][2][]byte{true: {mcu2, wifi2}, false: {mcu1, wifi1}}[st["rootfs"].Version == "2.0.0"]
+		ok := bytes.Equal(r.dev.MCU.Flash()[:8192], want[0]) && len(files) > 0 && bytes.Equal(files[len(files)-1].Data, want[1]) &&
+			st["mcu"].Version == st["wifi"].Version
+		t.Logf("run %d: wifi fails %v, %d kills, rootfs %s, mcu %s, wifi %s: consistent %v", run, failWiFi, kills, st["rootfs"].Version, st["mcu"].Version, st["wifi"].Version, ok)
+		if ok {
+			c.right++
+		}
+	}
 }
