@@ -28,9 +28,9 @@ func TestE2EDemo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"mcu 0.9.0 (default, 171", "bytes): skip: older than current 1.0.0", // a signed zip of 16384 image bytes
-		"refused as it must be: rootfs 9.9.9 carries no signature by key", "proved by minisign signature by key",
+		"refused as it must be: rootfs 2.9.0 carries no signature by key", "restored mcu 1.2.0, wifi 1.2.0", "refused as it must be: the STM32 failed", "proved by minisign signature by key",
 		"wifi 1.1.0: installed", "mcu 1.1.0: installed", "rootfs 2.0.0: written and armed",
-		"MXChip module accepted wifi 1.1.0",
+		"MXChip module accepted wifi 1.2.0", "slot A holds rootfs 3.0.0",
 		"U-Boot booted slot B", "rootfs 2.0.0 committed in slot B", "QueryOTAFirmware",
 		"3 of 3 parts verified", "work directory kept: " + dir, "the real agent (" + agentBin() + ")",
 	} {

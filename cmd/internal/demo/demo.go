@@ -49,6 +49,7 @@ type run struct {
 	imgs  map[string][]byte
 	vers  map[string]string
 	key   *Signer
+	slot  string // the slot the last committed rootfs is in ("" = B)
 	sum   *Summary
 	start time.Time
 }

@@ -87,6 +87,11 @@ func (r *run) play(ctx context.Context) error {
 		{"commit: health checks passed, make the new slot permanent", func() error { return r.agent(ctx, "commit") }},
 		{"status", func() error { return r.agent(ctx, "status") }},
 		{"a forged release (no signature) appears in the console: update refuses it", func() error { return r.forged(ctx) }},
+	}...)
+	if slices.Contains(offers, "rootfs") {
+		steps = append(steps, r.setSteps(ctx)...)
+	}
+	steps = append(steps, []demoStep{
 		{"what the " + r.o.API + " server received", r.received},
 		{"verify the simulated hardware", r.verify},
 	}...)
@@ -148,7 +153,11 @@ func (r *run) received() error {
 
 // verify compares what the simulated hardware holds with the images.
 func (r *run) verify() error {
-	slot, err := os.ReadFile(r.dev.Rig.Config.Slots["B"])
+	slotName := r.slot
+	if slotName == "" {
+		slotName = "B"
+	}
+	slot, err := os.ReadFile(r.dev.Rig.Config.Slots[slotName])
 	if err != nil {
 		return err
 	}
@@ -157,7 +166,7 @@ func (r *run) verify() error {
 		got  []byte
 		want []byte
 	}{
-		{"slot B holds rootfs " + r.vers["rootfs"], slot[:len(r.imgs["rootfs"])], r.imgs["rootfs"]},
+		{"slot " + slotName + " holds rootfs " + r.vers["rootfs"], slot[:len(r.imgs["rootfs"])], r.imgs["rootfs"]},
 		{"STM32 flash holds mcu " + r.vers["mcu"], r.dev.MCU.Flash()[:len(r.imgs["mcu"])], r.imgs["mcu"]},
 		{"MXChip module accepted wifi " + r.vers["wifi"] + " (\"Successfully!\")", r.dev.WiFiImage(), r.imgs["wifi"]},
 	}
@@ -186,9 +195,9 @@ func (r *run) publish(fws []Firmware, signed bool) error {
 // forged offers an unsigned rootfs release and shows update refusing it
 // before any byte reaches the inactive slot.
 func (r *run) forged(ctx context.Context) error {
-	v := "9.9.9"
+	v := "2.9.0" // older than the releases the set steps publish
 	if r.o.API == "upgradelink" {
-		v = "9"
+		v = "3"
 	}
 	comp := r.srv.Offers()[0]
 	if err := r.publish([]Firmware{{Component: comp, Version: v, Data: Image(9, 64<<10), UpgradeType: "forced"}}, false); err != nil {
@@ -199,4 +208,79 @@ func (r *run) forged(ctx context.Context) error {
 	}
 	r.say("refused as it must be: %s %s carries no signature by key %s", comp, v, r.key.KeyID())
 	return nil
+}
+
+// setSteps show one update of three parts: once going through, once with
+// the STM32 refusing its image, so that the Wi-Fi module and the rootfs
+// are put back.
+func (r *run) setSteps(ctx context.Context) []demoStep {
+	v := func(semver, code string) string {
+		if r.o.API == "upgradelink" {
+			return code
+		}
+		return semver
+	}
+	next := map[string][]byte{"rootfs": Image(11, 4<<20), "wifi": Image(12, 16<<10), "mcu": Image(13, 16<<10)}
+	nextV := map[string]string{"rootfs": v("3.0.0", "4"), "wifi": "1.2.0", "mcu": "1.2.0"}
+	bundle := func(rootfsV string, imgs map[string][]byte, vers map[string]string) error {
+		pkg, err := r.key.PackSet([]Part{{"rootfs", rootfsV, imgs["rootfs"]}, {"wifi", vers["wifi"], imgs["wifi"]}, {"mcu", vers["mcu"], imgs["mcu"]}}, true)
+		if err != nil {
+			return err
+		}
+		r.say("one signed package: rootfs %s, wifi %s, mcu %s (%d bytes)", rootfsV, vers["wifi"], vers["mcu"], len(pkg))
+		return r.srv.Publish(Firmware{Component: "rootfs", Version: rootfsV, Data: pkg, UpgradeType: "forced"})
+	}
+	return []demoStep{
+		{"one update, three parts: the rootfs, the Wi-Fi module and the STM32 from one package", func() error {
+			if err := bundle(nextV["rootfs"], next, nextV); err != nil {
+				return err
+			}
+			if err := r.agent(ctx, "update", "--yes"); err != nil {
+				return err
+			}
+			if err := r.reboot(ctx); err != nil {
+				return err
+			}
+			r.say("the new slot booted: the parts are flashed now, before its health checks and the commit")
+			if err := r.agent(ctx, "commit"); err != nil {
+				return err
+			}
+			r.imgs, r.vers, r.slot = next, nextV, r.other(r.slotOr())
+			return nil
+		}},
+		{"a package the STM32 refuses (its image does not fit): the Wi-Fi module and the rootfs are put back", func() error {
+			bad := map[string][]byte{"rootfs": Image(14, 4<<20), "wifi": Image(15, 16<<10), "mcu": Image(16, 160<<10)}
+			if err := bundle(v("4.0.0", "5"), bad, map[string]string{"wifi": "1.3.0", "mcu": "1.3.0"}); err != nil {
+				return err
+			}
+			if err := r.agent(ctx, "update", "--yes"); err != nil {
+				return err
+			}
+			if err := r.reboot(ctx); err != nil {
+				return err
+			}
+			if err := r.agent(ctx, "commit"); err == nil {
+				return fmt.Errorf("commit accepted an update whose STM32 image does not fit")
+			}
+			r.say("refused as it must be: the STM32 failed, the Wi-Fi module got %s back, the slot is abandoned", r.vers["wifi"])
+			if err := r.reboot(ctx); err != nil {
+				return err
+			}
+			return r.agent(ctx, "status")
+		}},
+	}
+}
+
+func (r *run) slotOr() string {
+	if r.slot == "" {
+		return "B"
+	}
+	return r.slot
+}
+
+func (r *run) other(s string) string {
+	if s == "A" {
+		return "B"
+	}
+	return "A"
 }

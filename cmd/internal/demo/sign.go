@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"aead.dev/minisign"
 )
@@ -30,18 +31,40 @@ func NewSigner() (*Signer, error) {
 // KeyID is the key's ID as minisign prints it.
 func (s *Signer) KeyID() string { return fmt.Sprintf("%X", s.Public.ID()) }
 
+// Part is one image of a package.
+type Part struct {
+	Component, Version string
+	Data               []byte
+}
+
 // Pack returns a zip package of img for component at version; signed
 // leaves out manifest.json.minisig (a forged release).
 func (s *Signer) Pack(component, version string, img []byte, signed bool) ([]byte, error) {
-	sum := sha256.Sum256(img)
-	man := fmt.Appendf(nil, `{"images":[{"component":%q,"version":%q,"file":"%s.img","sha256":%q,"size":%d}]}`,
-		component, version, component, hex.EncodeToString(sum[:]), len(img))
+	return s.PackSet([]Part{{component, version, img}}, signed)
+}
+
+// PackSet returns one zip package of several parts: one update (the
+// manifest lists them in this order).
+func (s *Signer) PackSet(parts []Part, signed bool) ([]byte, error) {
+	var ims []string
+	for _, p := range parts {
+		sum := sha256.Sum256(p.Data)
+		ims = append(ims, fmt.Sprintf(`{"component":%q,"version":%q,"file":"%s.img","sha256":%q,"size":%d}`,
+			p.Component, p.Version, p.Component, hex.EncodeToString(sum[:]), len(p.Data)))
+	}
+	man := []byte(`{"images":[` + strings.Join(ims, ",") + `]}`)
 	files := [][2][]byte{{[]byte("manifest.json"), man}}
 	if signed {
-		sig := minisign.SignWithComments(s.private, man, component+" "+version, "demo release key")
+		sig := minisign.SignWithComments(s.private, man, parts[0].Component+" "+parts[0].Version, "demo release key")
 		files = append(files, [2][]byte{[]byte("manifest.json.minisig"), sig})
 	}
-	files = append(files, [2][]byte{[]byte(component + ".img"), img})
+	for _, p := range parts {
+		files = append(files, [2][]byte{[]byte(p.Component + ".img"), p.Data})
+	}
+	return zipFiles(files)
+}
+
+func zipFiles(files [][2][]byte) ([]byte, error) {
 	var buf bytes.Buffer
 	w := zip.NewWriter(&buf)
 	for _, f := range files {
