@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"ota-agent/platform/safefile"
 )
@@ -87,8 +88,8 @@ type Stream struct {
 	plan Plan
 	raw  Dest // the slot, for a raw image
 
-	mode    streamMode
-	next    int64 // next offset while unpacking
+	mode    atomic.Int32 // streamMode; read by Fetch's reader through Resumable
+	next    int64        // next offset while unpacking
 	pw      *io.PipeWriter
 	done    chan struct{}
 	mu      sync.Mutex
@@ -111,17 +112,20 @@ func NewStream(raw Dest, p Plan) *Stream { return &Stream{plan: p, raw: raw} }
 
 // Resumable reports whether a journal may describe the bytes written: only
 // for a raw image.
-func (s *Stream) Resumable() bool { return s.mode != modeUnpack }
+func (s *Stream) Resumable() bool { return s.getMode() != modeUnpack }
+
+func (s *Stream) getMode() streamMode  { return streamMode(s.mode.Load()) }
+func (s *Stream) setMode(m streamMode) { s.mode.Store(int32(m)) }
 
 // WriteAt implements Dest. Fetch writes in order; offset 0 again means the
 // download restarted from zero.
 func (s *Stream) WriteAt(p []byte, off int64) (int, error) {
-	if off == 0 || s.mode == modeUnknown {
+	if off == 0 || s.getMode() == modeUnknown {
 		if err := s.decide(p, off); err != nil {
 			return 0, err
 		}
 	}
-	if s.mode == modeRaw {
+	if s.getMode() == modeRaw {
 		if s.plan.Package != nil {
 			s.plan.Package.Write(p)
 		}
@@ -143,14 +147,15 @@ func (s *Stream) decide(p []byte, off int64) error {
 		s.plan.Package.Reset()
 	}
 	if off > 0 {
-		s.mode = modeRaw
+		s.setMode(modeRaw)
 		return s.hashPrefix(off)
 	}
 	if Detect(p[:min(len(p), 8)], s.plan.Name) == Raw {
-		s.mode = modeRaw
+		s.setMode(modeRaw)
 		return nil
 	}
-	s.mode, s.next = modeUnpack, 0
+	s.setMode(modeUnpack)
+	s.next = 0
 	pr, pw := io.Pipe()
 	s.pw, s.done, s.started = pw, make(chan struct{}), true
 	go func() {
@@ -196,7 +201,7 @@ func (s *Stream) hashPrefix(n int64) error {
 // resumed download re-hashes the prefix already written.
 func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
 	ra, ok := s.raw.(io.ReaderAt)
-	if !ok || s.mode == modeUnpack {
+	if !ok || s.getMode() == modeUnpack {
 		return 0, fmt.Errorf("unpack %s: the destination cannot be read back", s.plan.Name)
 	}
 	return ra.ReadAt(p, off)
@@ -205,7 +210,7 @@ func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
 // Sync implements Dest: a raw image syncs its slot; an unpacked one has
 // nothing a journal could rely on.
 func (s *Stream) Sync() error {
-	if s.mode == modeRaw {
+	if s.getMode() == modeRaw {
 		return s.raw.Sync()
 	}
 	return nil
@@ -214,7 +219,7 @@ func (s *Stream) Sync() error {
 // Finish ends the stream after Fetch returned res and reports the images
 // written: a raw image is the package itself.
 func (s *Stream) Finish(res Result) (Unpacked, error) {
-	if s.mode != modeUnpack {
+	if s.getMode() != modeUnpack {
 		e := Entry{Component: s.plan.Component, Size: res.Size, SHA256: res.SHA256}
 		return Unpacked{Format: Raw, Entries: []Entry{e}}, nil
 	}
