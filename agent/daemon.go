@@ -3,6 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -10,6 +13,7 @@ import (
 	"ota-agent/agent/policy"
 	"ota-agent/agent/state"
 	"ota-agent/platform/memtrim"
+	"ota-agent/platform/printable"
 	"ota-agent/transport"
 )
 
@@ -37,6 +41,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	bo := a.newBackoff()
 	for {
+		a.announce("checking " + a.cfg.Server.API)
 		_, outs, err := a.Update(ctx, UpdateOptions{NoResolve: true})
 		if ctx.Err() != nil {
 			return nil
@@ -50,6 +55,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if serr := a.mutate(func(st *state.State) { st.NextCheck = next.UTC() }); serr != nil {
 			a.log.Error("state not saved", "err", serr)
 		}
+		a.announce(a.idleStatus(next, err))
 		if err != nil {
 			a.log.Warn("check failed; retrying later", "err", err, "wait", wait.Round(time.Second))
 		} else {
@@ -64,6 +70,42 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// announce sends s to the notifier at once (systemd STATUS=).
+func (a *Agent) announce(s string) {
+	if a.o.Notify != nil {
+		a.o.Notify.Status(s)
+	}
+}
+
+// idleStatus is the STATUS= line between checks: when the next check is,
+// the offers held for approval and the last error (of the check, or of a
+// component's failed install), e.g. "waiting until 2026-05-01T10:00:24Z;
+// held for approval: rootfs 2.0.0; last error: check: connection refused".
+func (a *Agent) idleStatus(next time.Time, err error) string {
+	s := "waiting until " + next.UTC().Format(time.RFC3339)
+	st := a.snapshot()
+	var held, failed []string
+	for _, name := range slices.Sorted(maps.Keys(st.Components)) {
+		c := st.Components[name]
+		if c.Held != nil && !c.Held.Approved {
+			held = append(held, name+" "+c.Held.Offer.Version)
+		}
+		if c.Phase == state.Failed && c.LastError != "" {
+			failed = append(failed, name+": "+c.LastError)
+		}
+	}
+	if len(held) > 0 {
+		s += "; held for approval: " + strings.Join(held, ", ")
+	}
+	if err != nil {
+		failed = append([]string{"check: " + err.Error()}, failed...)
+	}
+	if len(failed) > 0 {
+		s += "; last error: " + strings.Join(failed, "; ")
+	}
+	return printable.String(strings.ReplaceAll(s, "\n", " "))
 }
 
 func (a *Agent) newBackoff() *backoff.ExponentialBackOff {

@@ -168,6 +168,10 @@ func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
+	var es interface{ ExitCode() int }
+	if errors.As(err, &es) && err.Error() == "" {
+		return es.ExitCode() // a result with its own exit status (service status)
+	}
 	fmt.Fprintln(stderr, "ota-agent: "+oneLine(err.Error()))
 	var ue *usageError
 	var ce *config.Error

@@ -9,7 +9,9 @@ package systemd
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -112,14 +114,20 @@ func (n *Notifier) Watchdog(interval time.Duration) bool {
 	return true
 }
 
-// UnitTemplate is the systemd unit `ota-agent service install` writes, in
-// kardianos/service's template syntax (its SystemdScript option). Type=notify
-// makes systemd wait for READY=1; WatchdogSec restarts an agent whose main
-// loop hangs; Restart=on-failure brings back one that crashed, but not one an
-// operator stopped.
-const UnitTemplate = `[Unit]
+// UnitTemplate returns the systemd unit `ota-agent service install` writes,
+// in kardianos/service's template syntax (its SystemdScript option), for the
+// configuration file config. Type=notify makes systemd wait for READY=1;
+// WatchdogSec restarts an agent whose main loop hangs; Restart=on-failure
+// brings back one that crashed, but not one an operator stopped.
+// ConditionPathExists leaves a unit enabled by the Debian package inactive
+// until the operator writes the configuration (systemctl start then works
+// at once). The daemon logs at info: state transitions and the next check
+// time reach the journal.
+func UnitTemplate(config string) string {
+	return `[Unit]
 Description={{Description}}
 ConditionFileIsExecutable={{Path|cmdEscape}}
+ConditionPathExists=` + escapePath(config) + `
 After=network-online.target
 Wants=network-online.target
 
@@ -128,13 +136,48 @@ Type=notify
 NotifyAccess=main
 ExecStart={{Path|cmdEscape}}{{range Arguments}} {{.|cmd}}{{end}}
 Restart=on-failure
-RestartSec=30
+RestartSec=` + RestartSec + `
 WatchdogSec=` + WatchdogSec + `
-TimeoutStopSec=30
+TimeoutStopSec=` + TimeoutStopSec + `
 
 [Install]
 WantedBy=multi-user.target
 `
+}
+
+// Unit renders UnitTemplate(config) for exe and args the way
+// kardianos/service does (its engine accepts a subset of text/template:
+// keys, pipes to cmd and cmdEscape, range), e.g. the unit the Debian package
+// ships. description is the unit's Description=.
+func Unit(description, exe string, args []string, config string) (string, error) {
+	funcs := template.FuncMap{
+		"Description": func() string { return description },
+		"Path":        func() string { return exe },
+		"Arguments":   func() []string { return args },
+		"cmd":         func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` },
+		"cmdEscape":   escapePath,
+	}
+	tpl, err := template.New("unit").Funcs(funcs).Parse(UnitTemplate(config))
+	if err != nil {
+		return "", fmt.Errorf("unit template for %s: %w", config, err)
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, nil); err != nil {
+		return "", fmt.Errorf("render unit for %s: %w", config, err)
+	}
+	return b.String(), nil
+}
+
+// escapePath escapes spaces in a path as systemd reads them (\x20), as
+// kardianos/service's cmdEscape does.
+func escapePath(s string) string { return strings.ReplaceAll(s, " ", `\x20`) }
+
+// RestartSec is the unit's RestartSec=: a crashed agent comes back after it.
+const RestartSec = "30"
+
+// TimeoutStopSec is the unit's TimeoutStopSec=; the daemon finishes its
+// step and exits well within it (cmd/ota-agent stopLimit).
+const TimeoutStopSec = "30"
 
 // WatchdogSec is the unit's WatchdogSec=. Long steps (a 256 MiB slot write,
 // a flash erase) report progress well within it.

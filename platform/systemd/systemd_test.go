@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,27 +96,14 @@ func TestNoSocketIsQuiet(t *testing.T) {
 	}
 }
 
-// render expands UnitTemplate the way kardianos/service does: its template
-// engine accepts a subset of text/template (keys, pipes to cmd/cmdEscape,
-// range), so text/template with the keys as functions gives the same text.
+// render is Unit for the default configuration file.
 func render(t *testing.T, path string, args []string) string {
 	t.Helper()
-	funcs := template.FuncMap{
-		"Description": func() string { return "ota-agent firmware update agent" },
-		"Path":        func() string { return path },
-		"Arguments":   func() []string { return args },
-		"cmd":         func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` },
-		"cmdEscape":   func(s string) string { return strings.ReplaceAll(s, " ", `\x20`) },
-	}
-	tpl, err := template.New("unit").Funcs(funcs).Parse(UnitTemplate)
+	u, err := Unit("ota-agent firmware update agent", path, args, "/etc/ota-agent/agent.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+	return u
 }
 
 func TestUnitVerifies(t *testing.T) {
@@ -127,7 +113,7 @@ func TestUnitVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	unit := render(t, exe, []string{"-c", "/etc/ota-agent/agent.toml", "run"})
-	for _, line := range []string{"Type=notify", "WatchdogSec=" + WatchdogSec, "Restart=on-failure", "ExecStart=" + exe + ` "-c" "/etc/ota-agent/agent.toml" "run"`} {
+	for _, line := range []string{"Type=notify", "WatchdogSec=" + WatchdogSec, "Restart=on-failure", "ConditionPathExists=/etc/ota-agent/agent.toml", "ExecStart=" + exe + ` "-c" "/etc/ota-agent/agent.toml" "run"`} {
 		if !strings.Contains(unit, "\n"+line+"\n") {
 			t.Errorf("unit lacks line %q:\n%s", line, unit)
 		}
