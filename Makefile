@@ -14,7 +14,7 @@ STATICCHECK_VERSION ?= v0.6.1
 
 CMDS     := ota-agent ota-sim
 
-.PHONY: all build cross test cover bench bench-table bench-peers stress lint demo clean
+.PHONY: all build cross test cover bench bench-table bench-peers stress lint demo clean deb
 
 all: build
 
@@ -27,6 +27,19 @@ cross:
 	GOOS=linux GOARCH=arm64 $(GOBUILD) -o $(BIN)/$(c)-linux-arm64 ./cmd/$(c) && \
 	GOOS=linux GOARCH=amd64 $(GOBUILD) -o $(BIN)/$(c)-linux-amd64 ./cmd/$(c) &&) true
 	@ls -l $(foreach c,$(CMDS),$(BIN)/$(c)-linux-*)
+
+# deb builds $(BIN)/deb/ota-agent_<version>_<arch>.deb for amd64, arm64 and
+# armhf (GOARM=7) with dpkg-deb alone, no network: the static binary, the
+# unit (enabled on install, started once /etc/ota-agent/agent.toml exists),
+# agent.toml.example, /var/lib/ota-agent (root, 0750) and the man page
+# (cmd/ota-agent/deb). `lintian $(BIN)/deb/*.deb` reports no errors.
+DEB_ARCHS := amd64:amd64: arm64:arm64: armhf:arm:7
+deb:
+	@mkdir -p $(BIN)/deb
+	$(foreach a,$(DEB_ARCHS),\
+	GOOS=linux GOARCH=$(word 2,$(subst :, ,$(a))) GOARM=$(word 3,$(subst :, ,$(a))) \
+		$(GOBUILD) -o $(BIN)/deb/ota-agent-$(word 1,$(subst :, ,$(a))) ./cmd/ota-agent && \
+	cmd/ota-agent/deb/build.sh $(word 1,$(subst :, ,$(a))) $(VERSION) $(BIN)/deb/ota-agent-$(word 1,$(subst :, ,$(a))) $(BIN)/deb &&) true
 
 # test vets, builds, checks that go.mod and go.sum are tidy, runs every test
 # and ends with the skipped tests and their count (cmd/internal/testsum; with

@@ -126,6 +126,7 @@ func (n *Notifier) Watchdog(interval time.Duration) bool {
 func UnitTemplate(config string) string {
 	return `[Unit]
 Description={{Description}}
+Documentation=man:ota-agent(8)
 ConditionFileIsExecutable={{Path|cmdEscape}}
 ConditionPathExists=` + escapePath(config) + `
 After=network-online.target
