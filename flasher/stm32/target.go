@@ -41,7 +41,7 @@ type TargetConfig struct {
 // not overlap.
 type Target struct {
 	cfg         TargetConfig
-	enter, exit serial.Sequence
+	entry       serial.Entry
 	verify      Verify
 	log         *slog.Logger
 	name        string // "mcu (stm32, ttyS1@115200)" for errors
@@ -69,7 +69,8 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		return nil, fmt.Errorf("stm32 %s: baud %d: want 1200..4000000 (most STM32 bootloaders take at most 115200)", cfg.Name, cfg.Baud)
 	}
 	var err error
-	if t.enter, t.exit, err = serial.ParseSequences(cfg.Enter); err != nil {
+	t.entry = serial.Entry{Command: cfg.EnterCommand, GPIOChip: cfg.GPIOChip, Lines: cfg.Lines}
+	if t.entry.Enter, t.entry.Exit, err = serial.ParseSequences(cfg.Enter); err != nil {
 		return nil, fmt.Errorf("stm32 %s: enter: %w", cfg.Name, err)
 	}
 	if t.verify, err = ParseVerify(cfg.Verify); err != nil {
@@ -101,7 +102,7 @@ func (t *Target) install(ctx context.Context, img flasher.Image, progress flashe
 		return err
 	}
 	defer func() { err = errors.Join(err, port.Close()) }()
-	lines, closeLines, err := t.lines(port)
+	lines, closeLines, err := t.entry.OpenLines(port)
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ const FallbackBaud = 115200
 
 // flash enters the bootloader and runs Flash at the port's current rate.
 func (t *Target) flash(ctx context.Context, port *serial.File, lines serial.Lines, img flasher.Image, progress flasher.Progress) (*Conn, Result, error) {
-	if err := t.enterBootloader(ctx, lines); err != nil {
+	if err := t.entry.EnterBootloader(ctx, lines); err != nil {
 		return nil, Result{}, err
 	}
 	c := NewConn(port, port.Baud(), t.cfg.Timeout, t.log)
@@ -140,37 +141,13 @@ func (t *Target) flash(ctx context.Context, port *serial.File, lines serial.Line
 	return c, res, err
 }
 
-func (t *Target) lines(port *serial.File) (serial.Lines, func() error, error) {
-	if t.cfg.Lines != nil {
-		return t.cfg.Lines, func() error { return nil }, nil
-	}
-	h, err := serial.OpenLines(t.cfg.GPIOChip, port)
-	if err != nil {
-		return nil, nil, err
-	}
-	return h, h.Close, nil
-}
 
-// enterBootloader runs the entry command or sequence; with neither, the
-// MCU must already be in its bootloader.
-func (t *Target) enterBootloader(ctx context.Context, lines serial.Lines) error {
-	if len(t.cfg.EnterCommand) > 0 {
-		return serial.RunCommand(ctx, t.cfg.EnterCommand)
-	}
-	if t.enter.Empty() {
-		return nil
-	}
-	if err := t.enter.Run(ctx, lines); err != nil {
-		return fmt.Errorf("enter bootloader: %w", err)
-	}
-	return nil
-}
 
 // leave runs the exit sequence (a reset with BOOT0 low) or, without one,
 // Go to the image: the bootloader jumps to its vector table.
 func (t *Target) leave(ctx context.Context, c *Conn, lines serial.Lines, res Result) error {
-	if !t.exit.Empty() {
-		if err := t.exit.Run(ctx, lines); err != nil {
+	if !t.entry.Exit.Empty() {
+		if err := t.entry.Exit.Run(ctx, lines); err != nil {
 			return fmt.Errorf("image verified, but the exit sequence failed, the MCU is still in its bootloader: %w", err)
 		}
 		return nil

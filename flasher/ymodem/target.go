@@ -43,7 +43,7 @@ type TargetConfig struct {
 // Install at a time.
 type Target struct {
 	cfg         TargetConfig
-	enter, exit serial.Sequence
+	entry       serial.Entry
 	log         *slog.Logger
 }
 
@@ -70,7 +70,8 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 	}
 	t := &Target{cfg: cfg, log: cfg.Log.With("component", "flasher/ymodem", "port", cfg.Port)}
 	var err error
-	if t.enter, t.exit, err = serial.ParseSequences(cfg.Enter); err != nil {
+	t.entry = serial.Entry{Command: cfg.EnterCommand, GPIOChip: cfg.GPIOChip, Lines: cfg.Lines}
+	if t.entry.Enter, t.entry.Exit, err = serial.ParseSequences(cfg.Enter); err != nil {
 		return nil, fmt.Errorf("ymodem target %s: enter: %w", cfg.Port, err)
 	}
 	return t, nil
@@ -122,12 +123,12 @@ func (t *Target) Install(ctx context.Context, img flasher.Image, progress flashe
 }
 
 func (t *Target) install(ctx context.Context, port *serial.File, img flasher.Image, progress flasher.Progress) error {
-	lines, closeLines, err := t.lines(port)
+	lines, closeLines, err := t.entry.OpenLines(port)
 	if err != nil {
 		return err
 	}
 	defer closeLines()
-	if err := t.enterBootloader(ctx, lines); err != nil {
+	if err := t.entry.EnterBootloader(ctx, lines); err != nil {
 		return err
 	}
 	f := File{Name: img.Name, Size: img.Size, R: img.R}
@@ -179,41 +180,14 @@ func resultTimeout(size int64) time.Duration {
 	return 10*time.Second + time.Duration(float64(10*time.Second)*float64(size)/(1<<20))
 }
 
-func (t *Target) lines(port *serial.File) (serial.Lines, func() error, error) {
-	if t.cfg.Lines != nil {
-		return t.cfg.Lines, func() error { return nil }, nil
-	}
-	if t.enter.Empty() && t.exit.Empty() {
-		return nil, func() error { return nil }, nil
-	}
-	h, err := serial.OpenLines(t.cfg.GPIOChip, port)
-	if err != nil {
-		return nil, nil, err
-	}
-	return h, h.Close, nil
-}
 
-// enterBootloader runs enter_command, else the entry sequence; with
-// neither, the module must already sit in its bootloader.
-func (t *Target) enterBootloader(ctx context.Context, lines serial.Lines) error {
-	if len(t.cfg.EnterCommand) > 0 {
-		return serial.RunCommand(ctx, t.cfg.EnterCommand)
-	}
-	if t.enter.Empty() {
-		return nil
-	}
-	if err := t.enter.Run(ctx, lines); err != nil {
-		return fmt.Errorf("enter bootloader: %w", err)
-	}
-	return nil
-}
 
 // leave runs the exit sequence after a transfer without a CLI.
 func (t *Target) leave(ctx context.Context, lines serial.Lines) error {
-	if t.exit.Empty() {
+	if t.entry.Exit.Empty() {
 		return nil
 	}
-	if err := t.exit.Run(ctx, lines); err != nil {
+	if err := t.entry.Exit.Run(ctx, lines); err != nil {
 		return fmt.Errorf("image sent, but the exit sequence failed; the module is still in its bootloader: %w", err)
 	}
 	return nil
