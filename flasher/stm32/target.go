@@ -40,11 +40,11 @@ type TargetConfig struct {
 // flasher.Target. Install may be called again after it returns; calls must
 // not overlap.
 type Target struct {
-	cfg         TargetConfig
-	entry       serial.Entry
-	verify      Verify
-	log         *slog.Logger
-	name        string // "mcu (stm32, ttyS1@115200)" for errors
+	cfg    TargetConfig
+	entry  serial.Entry
+	verify Verify
+	log    *slog.Logger
+	name   string // "mcu (stm32, ttyS1@115200)" for errors
 }
 
 var _ flasher.Target = (*Target)(nil)
@@ -140,8 +140,6 @@ func (t *Target) flash(ctx context.Context, port *serial.File, lines serial.Line
 	res, err := Flash(ctx, c, img.R, img.Size, opts, progress)
 	return c, res, err
 }
-
-
 
 // leave runs the exit sequence (a reset with BOOT0 low) or, without one,
 // Go to the image: the bootloader jumps to its vector table.

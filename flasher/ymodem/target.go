@@ -42,9 +42,9 @@ type TargetConfig struct {
 // implements flasher.Target. Install opens and closes the port itself; one
 // Install at a time.
 type Target struct {
-	cfg         TargetConfig
-	entry       serial.Entry
-	log         *slog.Logger
+	cfg   TargetConfig
+	entry serial.Entry
+	log   *slog.Logger
 }
 
 var _ flasher.Target = (*Target)(nil)
@@ -179,8 +179,6 @@ func (t *Target) mxchip(ctx context.Context, port *serial.File, f File, progress
 func resultTimeout(size int64) time.Duration {
 	return 10*time.Second + time.Duration(float64(10*time.Second)*float64(size)/(1<<20))
 }
-
-
 
 // leave runs the exit sequence after a transfer without a CLI.
 func (t *Target) leave(ctx context.Context, lines serial.Lines) error {
