@@ -423,13 +423,4 @@ func (f *Flasher) perMB(secPerMB int, size int) time.Duration {
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, d time.Duration) error { return serial.Sleep(ctx, d) }
