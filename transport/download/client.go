@@ -52,11 +52,14 @@ func NewHTTPClient(c TLSConfig) (*http.Client, error) {
 }
 
 func tlsConfig(c TLSConfig) (*tls.Config, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	// Without ca_file, nil RootCAs makes crypto/tls load the system pool at
+	// the first handshake: no cost for plain-http or loopback installs.
+	var roots *x509.CertPool
 	if c.CAFile != "" {
+		var err error
+		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("server.ca_file: %w", err)
