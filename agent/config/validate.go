@@ -1,8 +1,11 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,6 +88,23 @@ func (l *loader) checkServer(c *Config) *Error {
 		}
 		if _, err := l.statFile(f.key, f.path); err != nil {
 			return err
+		}
+	}
+	return l.checkTLSFiles(s)
+}
+
+// checkTLSFiles parses the TLS files as the HTTP client will, so that
+// config check refuses what every other command would.
+func (l *loader) checkTLSFiles(s Server) *Error {
+	if s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return l.at("server.ca_file", "%s holds no PEM certificate; it must hold one or more \"BEGIN CERTIFICATE\" blocks", s.CAFile)
+		}
+	}
+	if s.ClientCert != "" {
+		if _, err := tls.LoadX509KeyPair(s.ClientCert, s.ClientKey); err != nil {
+			return l.at("server.client_cert", "%s / %s: %v", s.ClientCert, s.ClientKey, err)
 		}
 	}
 	return nil
