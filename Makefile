@@ -100,3 +100,28 @@ lint:
 
 clean:
 	rm -rf $(BIN)
+
+# board builds the QEMU board under $(BOARD) (README "The board in QEMU"; root,
+# mmdebstrap, qemu-user-static): the arm64 rootfs is bootstrapped once, the
+# slots and disk are remade when the agent or testdata/board change. The
+# agent is built without the date so that an unchanged tree keeps the disk.
+BOARD ?= $(BIN)/board
+BOARD_AGENT := $(BOARD)/ota-agent-linux-arm64
+.PHONY: board board-test
+board: $(BOARD)/disk.img
+
+$(BOARD)/disk.img: $(BOARD_AGENT) $(wildcard testdata/board/*)
+	testdata/board/build.sh $(BOARD) $(BOARD_AGENT)
+
+$(BOARD_AGENT): FORCE
+	@mkdir -p $(BOARD)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $@.new ./cmd/ota-agent
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# board-test runs the board's scenarios in QEMU (SCENARIO=name for one).
+board-test: board
+	$(GO) build -o $(BIN)/ota-board ./cmd/ota-board
+	$(BIN)/ota-board test -dir $(BOARD) $(if $(SCENARIO),-scenario $(SCENARIO))
+
+.PHONY: FORCE
+FORCE:
