@@ -46,8 +46,8 @@ func cmdRun(ctx context.Context, e *env) error {
 	if wd > 0 {
 		wg.Go(func() { watchdog(ctx, n, wd) })
 	}
-	n.Status("started " + version)
 	n.Ready()
+	n.Status("started " + version)
 	log.Info("daemon started", "state", s.cfg.Device.StateDir, "api", s.cfg.Server.API, "watchdog", wd)
 	err = s.ag.Run(ctx)
 	n.Status("stopping")

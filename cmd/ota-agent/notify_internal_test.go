@@ -176,8 +176,8 @@ func TestDaemonStatus(t *testing.T) {
 			t.Errorf("daemon: %v", err)
 		}
 	}()
-	_, i := r.wait(t, 0, `^STATUS=started `)
-	_, i = r.wait(t, i, `^READY=1$`)
+	_, i := r.wait(t, 0, `^READY=1$`)
+	_, i = r.wait(t, i, `^STATUS=started `)
 	_, i = r.wait(t, i, `^STATUS=checking akaso$`)
 	_, i = r.wait(t, i, `^STATUS=waiting until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; held for approval: rootfs 2\.0\.0$`)
 	if _, err := agent.NewLocalClient(r.state).Approve(ctx, "rootfs"); err != nil {
