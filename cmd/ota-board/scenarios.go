@@ -172,21 +172,11 @@ func (r *rig) countGets(pkg string) int {
 	return n
 }
 
-// watchUntilReboot logs the agent's status line and journal tail on the
-// console every 20 s until the agent's phase is rebooting (then nothing more
-// is typed: a key in U-Boot's countdown would stop the boot).
+// watchUntilReboot waits, without typing (a key in U-Boot's countdown would
+// stop the boot), for the agent's reboot: the kernel's last line.
 func (r *rig) watchUntilReboot(ctx context.Context, d time.Duration) error {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		out, _, err := r.vm.sh(ctx, "systemctl show -p StatusText ota-agent; journalctl -b -u ota-agent -n 3 -o cat --no-pager", time.Minute)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("board: guest: %s\n", strings.ReplaceAll(strings.TrimSpace(out), "\n", " | "))
-		if st, err := r.status(ctx); err == nil && st["rootfs"].Phase == "rebooting" {
-			return nil
-		}
-		r.vm.pause(ctx, 20*time.Second)
+	if _, err := r.vm.con.expect(ctx, regexp.MustCompile(`reboot: Restarting system`), d); err != nil {
+		return fmt.Errorf("the agent did not reboot the board: %w", err)
 	}
-	return fmt.Errorf("the agent did not reach rebooting within %s", d)
+	return nil
 }
