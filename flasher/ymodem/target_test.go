@@ -110,7 +110,7 @@ func TestTargetNoPrompt(t *testing.T) {
 func TestTargetEntry(t *testing.T) {
 	t.Run("command", func(t *testing.T) {
 		t.Parallel()
-		dev, p := startDevice(t, ymodemtest.Options{Mode: ymodemtest.Strict, Timeout: 100 * time.Millisecond})
+		dev, p := startDevice(t, ymodemtest.Options{Mode: ymodemtest.Strict, Timeout: time.Second})
 		mark := filepath.Join(t.TempDir(), "entered")
 		tg, err := ymodem.NewTarget(ymodem.TargetConfig{Port: p.Path, EnterCommand: []string{"sh", "-c", "echo yes > " + mark}, Options: fast(t)})
 		if err != nil {
@@ -139,7 +139,7 @@ func TestTargetEntry(t *testing.T) {
 	})
 	t.Run("sequence", func(t *testing.T) {
 		t.Parallel()
-		dev, p := startDevice(t, ymodemtest.Options{Mode: ymodemtest.Strict, Timeout: 100 * time.Millisecond})
+		dev, p := startDevice(t, ymodemtest.Options{Mode: ymodemtest.Strict, Timeout: time.Second})
 		lines := &serialtest.BootLines{}
 		tg, err := ymodem.NewTarget(ymodem.TargetConfig{Port: p.Path, Enter: "-rts&-dtr,dtr:rts&-dtr,dtr", Lines: lines, Options: fast(t)})
 		if err != nil {
