@@ -43,7 +43,7 @@ func TestMXChipTarget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			opts := tt.dev
-			opts.Mode, opts.CLI, opts.Timeout = ymodemtest.Strict, true, 100*time.Millisecond
+			opts.Mode, opts.CLI, opts.Timeout = ymodemtest.Strict, true, time.Second
 			dev, p := startDevice(t, opts)
 			cfg := tt.cfg
 			cfg.Port, cfg.CLI, cfg.Log = p.Path, "mxchip", testLog(t)
