@@ -188,6 +188,8 @@ func (l *loader) checkABBoot(i int, c *Component) *Error {
 		return l.compErr(i, c, "ab.attempts", "%d is not allowed (use 1 to 9 boot attempts; U-Boot counts them in one digit)", ab.Attempts)
 	case !filepath.IsAbs(ab.CmdlineFile):
 		return l.compErr(i, c, "ab.cmdline_file", "%q is not an absolute path (e.g. %q)", ab.CmdlineFile, DefaultCmdlineFile)
+	case ab.LockFile != "" && !filepath.IsAbs(ab.LockFile):
+		return l.compErr(i, c, "ab.lock_file", "%q is not an absolute path (e.g. \"/var/lock/fw_printenv.lock\", libubootenv's)", ab.LockFile)
 	case len(ab.Reboot) > 0 && ab.Reboot[0] == "":
 		return l.compErr(i, c, "ab.reboot", "the program name is empty (e.g. [\"systemctl\", \"reboot\"], or [] to reboot by hand)")
 	}

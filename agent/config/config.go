@@ -199,4 +199,7 @@ type AB struct {
 
 	GrubLayout string         `toml:"grubenv_layout"` // single | mender (grubenv is then grub-mender-grubenv's directory); "" = single
 	Partitions map[string]int `toml:"partitions"`     // mender: slot → partition number; nil = from the devices
+	// LockFile is the U-Boot environment's flock, shared with fw_printenv
+	// and fw_setenv; "" = /var/lock/fw_printenv.lock (libubootenv's).
+	LockFile string `toml:"lock_file"`
 }

@@ -206,3 +206,25 @@ func TestE2EDemoFindsNoAgent(t *testing.T) {
 		t.Errorf("demo --agent (mode 0644): exit %d, stderr %q; want exit 2, %q", r.code, r.stderr, want)
 	}
 }
+
+// TestE2EDemoAsUser runs the demo as an unprivileged user on a machine
+// where root ran fw_printenv before (/var/lock/fw_printenv.lock owned by
+// root, 0644): the demo's board uses its own lock file (ab.lock_file).
+func TestE2EDemoAsUser(t *testing.T) {
+	peertest.NeedRoot(t, "it runs the demo as user nobody next to a root-owned /var/lock/fw_printenv.lock")
+	const lock = "/var/lock/fw_printenv.lock"
+	if _, err := os.Stat(lock); os.IsNotExist(err) {
+		if err := os.WriteFile(lock, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(lock) })
+	}
+	dir := filepath.Dir(bin)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := runCmd(t, exec.Command("runuser", "-u", "nobody", "--", bin, "demo", "--api", "akaso"))
+	if res.code != 0 || !strings.Contains(res.stdout, "3 of 3 parts verified") {
+		t.Fatalf("demo as nobody: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+}

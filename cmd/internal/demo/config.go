@@ -68,8 +68,8 @@ func WriteConfig(path string, d *Device, srv Server, o ConfigOptions) error {
 	}
 	rc := d.Rig.Config
 	comps := map[string]string{
-		"rootfs": fmt.Sprintf("[[component]]\nname = \"rootfs\"\ntype = \"ab\"\nversion = %q\n[component.ab]\nslots = { A = %q, B = %q }\nbootloader = %q\nenv_config = %q\ngrubenv = %q\nscheme = %q\nattempts = %d\ncmdline_file = %q\n",
-			ver("rootfs"), rc.Slots["A"], rc.Slots["B"], rc.Bootloader, rc.EnvConfig, rc.GrubEnv, rc.Scheme, rc.Attempts, rc.CmdlineFile),
+		"rootfs": fmt.Sprintf("[[component]]\nname = \"rootfs\"\ntype = \"ab\"\nversion = %q\n[component.ab]\nslots = { A = %q, B = %q }\nbootloader = %q\nenv_config = %q\ngrubenv = %q\nscheme = %q\nattempts = %d\ncmdline_file = %q\nlock_file = %q\n",
+			ver("rootfs"), rc.Slots["A"], rc.Slots["B"], rc.Bootloader, rc.EnvConfig, rc.GrubEnv, rc.Scheme, rc.Attempts, rc.CmdlineFile, rc.LockFile),
 		"mcu": fmt.Sprintf("[[component]]\nname = \"mcu\"\ntype = \"stm32\"\nversion = %q\nport = %q\nbaud = %d\nenter_command = %s\naddress = 0x08000000\nverify = \"readback\"\n",
 			ver("mcu"), d.MCUPort, o.MCUBaud, tomlList(d.ResetCommand())),
 		"wifi": fmt.Sprintf("[[component]]\nname = \"wifi\"\ntype = \"ymodem\"\nversion = %q\nport = %q\nbaud = %d\nenter_command = %s\ncli = \"mxchip\"\ncommand = \"FWUPDATE\"\n",
