@@ -227,7 +227,9 @@ func (k killer) kill(t *testing.T, r *e2eRig, args ...string) bool {
 // none yet).
 func (r *e2eRig) journal(t *testing.T, comp string) (string, int64) {
 	t.Helper()
-	var st struct{ Components map[string]struct{ Phase string } }
+	var st struct {
+		Components map[string]struct{ Phase string }
+	}
 	if raw, err := os.ReadFile(filepath.Join(r.dir, "state", "state.json")); err == nil {
 		if err := json.Unmarshal(raw, &st); err != nil {
 			t.Fatalf("state.json: %v", err)
