@@ -167,6 +167,10 @@ func (a *Agent) reboot(ctx context.Context, c *config.Component) error {
 	}
 	a.FlushReports(ctx)
 	out, err := exec.CommandContext(ctx, c.AB.Reboot[0], c.AB.Reboot[1:]...).CombinedOutput()
+	if shuttingDown(err) {
+		a.log.Info("reboot command ended by the shutdown it started", "device", c.Name, "err", err)
+		return nil
+	}
 	if err != nil {
 		return &rebootError{fmt.Errorf("reboot command %q: %w: %s; the slot is armed and the install pending: reboot the device by hand", strings.Join(c.AB.Reboot, " "), err, strings.TrimSpace(string(out)))}
 	}
@@ -438,4 +442,15 @@ func parts(ms []state.Member) []download.Entry {
 		out = append(out, download.Entry{Component: m.Component, Version: m.Version, Path: m.Image, Size: m.Size, SHA256: m.SHA256, Manifest: true})
 	}
 	return out
+}
+
+// shuttingDown reports whether the reboot command was killed by SIGTERM or
+// SIGKILL: the shutdown it started stops every process, itself included.
+func shuttingDown(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && (ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGKILL)
 }

@@ -484,3 +484,17 @@ func TestEstimateTooLargeWording(t *testing.T) {
 		t.Fatalf("Update = %v", err)
 	}
 }
+
+// TestRebootKilledByShutdown: a reboot command that the shutdown itself
+// kills (SIGTERM) is not an error; the install stays armed.
+func TestRebootKilledByShutdown(t *testing.T) {
+	r := newABRig(t, "rauc", nil)
+	r.cfg.Components[0].AB.Reboot = []string{"sh", "-c", "kill -TERM $$"}
+	r.open()
+	if _, outs, err := r.ag.Update(t.Context(), agent.UpdateOptions{}); err != nil || outs[0].Phase != state.Rebooting {
+		t.Fatalf("Update = %+v, %v; want armed with no error", outs, err)
+	}
+	if c := r.comp(); c.LastError != "" {
+		t.Errorf("last error %q, want none", c.LastError)
+	}
+}
