@@ -19,7 +19,7 @@ import (
 )
 
 // APIs are the names `ota-sim demo --api` accepts.
-var APIs = []string{"aliyun", "akaso", "mxchip", "upgradelink"}
+var APIs = []string{"aliyun", "akaso", "mxchip", "upgradelink", "hawkbit"}
 
 // Firmware is one release a fake server publishes.
 type Firmware struct {
@@ -74,6 +74,8 @@ func NewServer(api string, log *slog.Logger) (Server, error) {
 		return &ulServer{s: upgradelinktest.NewServer(upgradelinktest.Config{Log: log})}, nil
 	case "aliyun":
 		return &aliyunServer{s: aliyuntest.NewServer(aliyuntest.Config{Log: log})}, nil
+	case "hawkbit":
+		return newHawkbitServer(), nil
 	}
 	return nil, fmt.Errorf("demo: api %q is not one of %s", api, strings.Join(APIs, ", "))
 }

@@ -125,11 +125,28 @@ type Server struct {
 // New starts a fake for tenant DEFAULT and controller id, with target
 // token auth. The test's cleanup closes it.
 func New(t interface{ Cleanup(func()) }, id, token string) *Server {
+	s := Start(id, token)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start is New without a test: the caller closes the server (ota-sim demo).
+func Start(id, token string) *Server {
 	s := &Server{Tenant: "DEFAULT", ControllerID: id, TargetToken: token, sleep: "00:05:00",
 		attrs: map[string]string{}, wantConfig: true, rawBody: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
 	return s
+}
+
+// ForceQuit ends an open action at once, without asking the device, as
+// the Management API's force-quit of a canceled action does (and as a new
+// assignment replacing it does in the demo).
+func (s *Server) ForceQuit(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(id); a != nil && (a.State == Running || a.State == Canceling) {
+		a.State = Canceled
+	}
 }
 
 // Base is the controller base URL.
