@@ -182,12 +182,11 @@ func (u *unpacker) copyError(component string, n int64, err error) error {
 
 // capWriter fails with ErrImageTooLarge once more than left bytes arrive.
 type capWriter struct {
-	w          io.Writer
-	left       int64
-	limit      int64
-	component  string
-	what       string
-	overflowed bool
+	w         io.Writer
+	left      int64
+	limit     int64
+	component string
+	what      string
 }
 
 func (c *capWriter) Write(p []byte) (int, error) {

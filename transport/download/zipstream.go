@@ -284,13 +284,6 @@ func (z *zipStream) u32() (uint32, error) {
 	return binary.LittleEndian.Uint32(b[:]), nil
 }
 
-// drain reads what is left of the stream (a package is always consumed to
-// its end, so that its digest covers every byte).
-func (z *zipStream) drain() error {
-	_, err := io.Copy(io.Discard, z.r)
-	return err
-}
-
 func unexpected(err error) error {
 	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
