@@ -70,8 +70,10 @@ func (a *Agent) decide(st *state.State, versions map[string]string, of transport
 }
 
 // record stores a check's decisions and held offers in state: a new hold
-// starts its clock, an offer no longer held or offered is dropped.
+// starts its clock, an offer no longer held or offered is dropped. Then
+// the API hears the decisions (decided).
 func (a *Agent) record(res CheckResult) error {
+	defer a.decided(res) // the decisions are final once update records them
 	return a.mutate(func(st *state.State) {
 		st.LastCheck = res.CheckedAt
 		st.Decisions = st.Decisions[:0]
