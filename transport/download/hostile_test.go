@@ -50,11 +50,11 @@ func capture(t *testing.T, o *Options) *logBuf {
 	return l
 }
 
-// timed runs Fetch and returns its error and duration.
-func timed(ctx context.Context, o Options, req Request, dst Dest) (error, time.Duration) {
+// timed runs Fetch and returns its duration and error.
+func timed(ctx context.Context, o Options, req Request, dst Dest) (time.Duration, error) {
 	t0 := time.Now()
 	_, err := Fetch(ctx, o, req, dst, nil)
-	return err, time.Since(t0)
+	return time.Since(t0), err
 }
 
 func within(t *testing.T, what string, d, lo, hi time.Duration) {
@@ -102,7 +102,7 @@ func TestHostileTrickle(t *testing.T) {
 		o.MinRate, o.MinRateWindow = 1<<10, time.Second
 		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 		defer cancel()
-		err, d := timed(ctx, o, req, destFile(t))
+		d, err := timed(ctx, o, req, destFile(t))
 		wantIs(t, err, ErrSlow)
 		wantMatch(t, err, `transfer rate [0-9] B/s over the last 1s is below download\.min_rate 1KiB/s; check the link or lower download\.min_rate`)
 		within(t, "verdict", d, 900*time.Millisecond, 5*time.Second)
@@ -119,7 +119,7 @@ func TestHostileTrickle(t *testing.T) {
 		o.MinRate, o.MinRateWindow = 1<<10, 500*time.Millisecond
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
-		err, d := timed(ctx, o, req, destFile(t))
+		d, err := timed(ctx, o, req, destFile(t))
 		wantIs(t, err, ErrSlow)
 		wantMatch(t, err, `transfer rate [0-9] B/s over the last 500ms is below download\.min_rate 1KiB/s`)
 		if n := s.Requests(); n != 1 {
@@ -150,7 +150,7 @@ func TestHostileResetEvery1000(t *testing.T) {
 	s, req := newServer(t, size)
 	s.Always(downloadtest.Fault{Kind: downloadtest.Cut, N: 1000})
 	o := testOptions(t) // MaxRetries 3, backoff 1-10 ms
-	err, d := timed(t.Context(), o, req, destFile(t))
+	d, err := timed(t.Context(), o, req, destFile(t))
 	wantIs(t, err, ErrNoProgress)
 	wantMatch(t, err, `^download http://127\.0\.0\.1:[0-9]+/fw\.bin: 4 attempt\(s\), stopped at 4000/4194304 bytes: no progress: 4 attempts in a row each fetched less than 256KiB \(last: read body at 4000 bytes: unexpected EOF\); the server or the link keeps failing, try again later$`)
 	if n := s.Requests(); n != 4 {
@@ -179,7 +179,7 @@ func TestHostileEndlessNoSize(t *testing.T) {
 		dst := destFile(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		err, d := timed(ctx, o, req, dst)
+		d, err := timed(ctx, o, req, dst)
 		wantIs(t, err, ErrMaxSize)
 		wantMatch(t, err, `stopped at 1048576/0 bytes: download larger than download\.max_size: the server sent more than 1MiB and the offer gives no size \(an endless stream\?\); raise download\.max_size if the image really is that large$`)
 		st, _ := dst.Stat()
@@ -202,7 +202,7 @@ func TestHostileEndlessNoSize(t *testing.T) {
 		o := testOptions(t)
 		o.MaxSize = maxSize
 		dst := destFile(t)
-		err, d := timed(t.Context(), o, req, dst)
+		d, err := timed(t.Context(), o, req, dst)
 		wantIs(t, err, ErrMaxSize)
 		wantMatch(t, err, `download larger than download\.max_size: the server announces 2097152 bytes, over 1MiB, and the offer gives no size; raise download\.max_size if the image really is that large$`)
 		if st, _ := dst.Stat(); st.Size() != 0 {
@@ -239,7 +239,7 @@ func TestHostile200ForRange(t *testing.T) {
 	o := testOptions(t)
 	l := capture(t, &o)
 	dst := destFile(t)
-	err, d := timed(t.Context(), o, req, dst)
+	d, err := timed(t.Context(), o, req, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func TestHostileResumeAlteredPrefix(t *testing.T) {
 			before := s.Served()
 			o := testOptions(t)
 			l := capture(t, &o)
-			err, d := timed(t.Context(), o, req, dst)
+			d, err := timed(t.Context(), o, req, dst)
 			if err != nil {
 				t.Fatalf("resumed Fetch: %v", err)
 			}
@@ -445,7 +445,7 @@ func TestHostileTimeBudget(t *testing.T) {
 	if err != nil || j == nil || j.Elapsed < 350*time.Millisecond {
 		t.Fatalf("journal after the first run = %+v, %v; want about 400ms elapsed", j, err)
 	}
-	err, d := timed(t.Context(), o, req, dst)
+	d, err := timed(t.Context(), o, req, dst)
 	wantIs(t, err, ErrTimeBudget)
 	wantMatch(t, err, `download time budget exhausted: this version's download has run for 1s across attempts and restarts, the limit is download\.time_budget 1s; the link is too slow for this image, raise download\.time_budget or try again later$`)
 	within(t, "second run", d, 1000*time.Millisecond-j.Elapsed-100*time.Millisecond, 2500*time.Millisecond)
