@@ -223,7 +223,7 @@ func TestHostileEndlessNoSize(t *testing.T) {
 		o.MaxSize, o.Budget = maxSize, 0.5
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		err, _ := timed(ctx, o, req, destFile(t))
+		_, err := timed(ctx, o, req, destFile(t))
 		wantIs(t, err, ErrBudget)
 		wantMatch(t, err, `cap is 0\.5 × size = 524288`)
 	})
@@ -265,7 +265,7 @@ func TestHostileSizeChanges(t *testing.T) {
 		s.Push(downloadtest.Fault{Kind: downloadtest.Cut, N: cut}, downloadtest.Fault{Kind: downloadtest.Resize, N: 2 << 20})
 		o := testOptions(t)
 		l := capture(t, &o)
-		err, _ := timed(t.Context(), o, req, destFile(t))
+		_, err := timed(t.Context(), o, req, destFile(t))
 		wantIs(t, err, ErrSize)
 		wantMatch(t, err, `size mismatch: server sends 2097152 bytes, the offer says 1048576$`)
 		if !strings.Contains(l.String(), "size changed: content-range total 2097152, was 1048576") {
@@ -280,7 +280,7 @@ func TestHostileSizeChanges(t *testing.T) {
 		s.Push(downloadtest.Fault{Kind: downloadtest.Cut, N: cut}, downloadtest.Fault{Kind: downloadtest.Resize, N: 2 << 20, Whole: true})
 		o := testOptions(t)
 		l := capture(t, &o)
-		err, _ := timed(t.Context(), o, req, destFile(t))
+		_, err := timed(t.Context(), o, req, destFile(t))
 		wantIs(t, err, ErrSize)
 		if !strings.Contains(l.String(), "size changed: content-length 2097152, was 1048576") {
 			t.Error("log does not say the size changed")
@@ -438,7 +438,7 @@ func TestHostileTimeBudget(t *testing.T) {
 	dst := destFile(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(400*time.Millisecond, cancel)
-	if err, _ := timed(ctx, o, req, dst); !errors.Is(err, context.Canceled) {
+	if _, err := timed(ctx, o, req, dst); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first Fetch = %v, want context.Canceled", err)
 	}
 	j, err := loadJournal(req.Journal)
@@ -454,7 +454,7 @@ func TestHostileTimeBudget(t *testing.T) {
 		t.Errorf("server sent %d bytes, want less than the file", s.Served())
 	}
 	reqs := s.Requests()
-	err, d = timed(t.Context(), o, req, dst)
+	d, err = timed(t.Context(), o, req, dst)
 	wantIs(t, err, ErrTimeBudget)
 	within(t, "third run", d, 0, 500*time.Millisecond)
 	if n := s.Requests(); n != reqs {
