@@ -41,27 +41,61 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-// downloadOnly handles a download-only action: each mapped chunk's
-// artifact is fetched and checked (size, md5, sha1, sha256), then
-// downloaded/none closes the action on the server. Nothing is installed.
-func (c *Client) downloadOnly(ctx context.Context, act *action, d Deployment, offers []transport.Offer) error {
-	c.mu.Lock()
-	done := act.Sent["downloaded"]
-	c.mu.Unlock()
-	if done {
-		return nil
-	}
-	n := 0
-	for _, o := range offers {
-		if o.Refused != "" {
-			continue
+// modeDownloadOnly is Offer.Extra["mode"] of a download-only action's
+// chunks: Decided fetches them (from update, never from check).
+const modeDownloadOnly = "download-only"
+
+// markDownloadOnly tags the offers the client can fetch.
+func markDownloadOnly(offers []transport.Offer) {
+	for i := range offers {
+		if offers[i].Refused == "" {
+			offers[i].Extra["mode"] = modeDownloadOnly
 		}
+	}
+}
+
+// downloadOnly fetches and checks (size, md5, sha1, sha256) one chunk of
+// a download-only action, once; when every mapped chunk is fetched,
+// downloaded/none closes the action on the server; a bad artifact closes
+// it with failure. Nothing is installed.
+func (c *Client) downloadOnly(ctx context.Context, act *action, o transport.Offer) error {
+	step := "fetched:" + o.Component
+	c.mu.Lock()
+	done := act.Sent["downloaded"] || act.Sent[step]
+	c.mu.Unlock()
+	if !done {
 		if err := c.fetchVerify(ctx, o); err != nil {
 			return c.post(ctx, act, "closed", act.Feedback, feedback("closed", "failure", "download-only: "+err.Error(), nil))
 		}
-		n++
+		if err := c.markSent(act, step); err != nil {
+			return err
+		}
 	}
-	return c.post(ctx, act, "downloaded", act.Feedback, feedback("downloaded", "none", fmt.Sprintf("%d artifacts downloaded and verified", n), nil))
+	if n := c.countSent(act, "fetched:"); n < act.Chunks {
+		return nil
+	}
+	return c.post(ctx, act, "downloaded", act.Feedback, feedback("downloaded", "none", fmt.Sprintf("%d artifacts downloaded and verified", act.Chunks), nil))
+}
+
+// markSent records a local step of act as done.
+func (c *Client) markSent(act *action, step string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	act.Sent[step] = true
+	return c.saveLocked()
+}
+
+// countSent counts the steps of act starting with prefix.
+func (c *Client) countSent(act *action, prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range act.Sent {
+		if v && strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // fetchVerify downloads o's artifact into nothing, checking its size and

@@ -117,10 +117,8 @@ func (c *Client) offers(ctx context.Context, d Deployment, feedback string, dev 
 	case dep.Update == ModeSkip && dep.MaintenanceWindow == "unavailable":
 		why = "the maintenance window is closed (update: skip); waiting for it to open"
 	case dep.Update == ModeSkip:
-		why = "download-only action: downloaded and verified, not installed"
-		if err := c.downloadOnly(ctx, act, d, out); err != nil {
-			return nil, err
-		}
+		why = "download-only action: update downloads and verifies it, never installs it"
+		markDownloadOnly(out)
 	case len(act.Pending) == 0:
 		if err := c.closeDone(ctx, act, "every chunk already installed"); err != nil {
 			return nil, err

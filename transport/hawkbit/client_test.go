@@ -323,9 +323,33 @@ func TestDownloadOnly(t *testing.T) {
 	if err != nil || len(offers) != 2 || !strings.Contains(offers[0].Refused, "download-only") {
 		t.Fatalf("Check = %+v, %v", offers, err)
 	}
+	wantNoArtifactFetched(t, srv)
+	checkFeedback(t, srv, nil) // check changes nothing
+	decideAll(t, c, offers)
+	decideAll(t, c, offers) // once
 	checkFeedback(t, srv, []string{"downloaded/none"})
 	if srv.State(6) != hawkbittest.Downloaded {
 		t.Errorf("state %s, want DOWNLOADED", srv.State(6))
+	}
+}
+
+// decideAll tells c the agent skipped every offer, as update does with
+// offers the client refused.
+func decideAll(t *testing.T, c *hawkbit.Client, offers []transport.Offer) {
+	t.Helper()
+	for _, o := range offers {
+		if err := c.Decided(context.Background(), o, "skip", "turned down by the API client: "+o.Refused); err != nil {
+			t.Fatalf("Decided(%s) = %v", o.Component, err)
+		}
+	}
+}
+
+func wantNoArtifactFetched(t *testing.T, srv *hawkbittest.Server) {
+	t.Helper()
+	for _, r := range srv.Requests() {
+		if strings.Contains(r.Path, "/artifacts/") {
+			t.Errorf("check fetched %s", r.Path)
+		}
 	}
 }
 
@@ -334,9 +358,11 @@ func TestDownloadOnlyBadSHA1(t *testing.T) {
 	a := twoChunks(6, hawkbittest.DownloadOnly)
 	a.Chunks[1].Artifacts[0].BadSHA1 = true
 	srv.Add(a)
-	if _, err := c.Check(context.Background(), dev); err != nil {
+	offers, err := c.Check(context.Background(), dev)
+	if err != nil {
 		t.Fatal(err)
 	}
+	decideAll(t, c, offers)
 	fb := srv.Feedback()
 	if len(fb) != 1 || fb[0].Finished != "failure" || !strings.Contains(fb[0].Details[0], "sha1") {
 		t.Fatalf("feedback = %+v, want closed/failure naming sha1", fb)

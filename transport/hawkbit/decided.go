@@ -14,13 +14,18 @@ import (
 // closed/failure for "never"); left open, hawkBit would wait for it
 // forever. Offers this client refused itself (maintenance window, download
 // only) wait and are ignored, as are chunks already at their version and
-// every decision but "skip". The closing step is sent once.
+// every decision but "skip". The closing step is sent once. The chunks of
+// a download-only action are fetched and verified here, so that check
+// downloads nothing.
 func (c *Client) Decided(ctx context.Context, o transport.Offer, action, reason string) error {
-	if action != "skip" || o.Refused != "" {
+	act := c.actionOf(o.Extra)
+	if action != "skip" || act == nil || act.Closed {
 		return nil
 	}
-	act := c.actionOf(o.Extra)
-	if act == nil || act.Closed {
+	if o.Extra["mode"] == modeDownloadOnly {
+		return c.downloadOnly(ctx, act, o)
+	}
+	if o.Refused != "" {
 		return nil
 	}
 	c.mu.Lock()

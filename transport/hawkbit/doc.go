@@ -25,8 +25,11 @@
 // update forced → transport.Forced; attempt → transport.Prompt (policy.prompt
 // and policy.window decide); update skip with maintenanceWindow
 // unavailable → refused (waits for the window); update skip without a
-// window → download-only: fetched, verified, reported downloaded, not
-// installed; download skip → refused (waits).
+// window → download-only: fetched and verified when the agent's update
+// hands the skip decision to Decided (never from Check), reported
+// downloaded, not installed; download skip → refused (waits). A chunk the
+// policy skips while it still needs installing closes the action with
+// failure and the reason (Decided).
 //
 // # Feedback
 //
