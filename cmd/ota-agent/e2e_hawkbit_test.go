@@ -3,9 +3,14 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"ota-agent/cmd/internal/demo"
 	"ota-agent/transport/hawkbit/hawkbittest"
@@ -127,4 +132,70 @@ func TestE2EHawkbitDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+}
+
+// hawkbitSent reports whether the client's state file records step as
+// delivered (a substring of a Sent key, e.g. "download:rootfs").
+func (r *e2eRig) hawkbitSent(step string) bool {
+	b, err := os.ReadFile(filepath.Join(r.dir, "state", "hawkbit.json"))
+	return err == nil && strings.Contains(string(b), `"`+step)
+}
+
+// daemonUntil runs the daemon until cond holds (polled every 20 ms, at
+// most 60 s), then stops it with SIGTERM.
+func (r *e2eRig) daemonUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	cmd := exec.Command(bin, "-c", r.cfg, "--log-level", "error", "run")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	for end := time.Now().Add(60 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("daemon: no %s within 60 s", what)
+		}
+	}
+}
+
+// TestE2EHawkbitDaemonKilled: the daemon is SIGKILLed right after its
+// download-started feedback is persisted, and again after the rootfs's
+// downloaded feedback; restarted, it completes the deployment (slot B
+// written, STM32 flashed, commit after the reboot) and the server holds
+// each feedback step once, closed/success last.
+func TestE2EHawkbitDaemonKilled(t *testing.T) {
+	rootfs, mcu := demo.Image(31, 8<<20), demo.Image(32, 8192)
+	r := newE2E(t, "hawkbit", demo.ConfigOptions{Components: []string{"rootfs", "mcu"}}, demo.DeviceOptions{})
+	fake := hawkbitFake(t, r)
+	f := fwOf("rootfs", "2.0.0", rootfs)
+	f.UpgradeType = "forced"
+	r.publish(t, f, fwOf("mcu", "1.1.0", mcu))
+	for _, step := range []string{"download:rootfs", "downloaded:rootfs"} {
+		if !r.killWhen(t, func() bool { return r.hawkbitSent(step) }, "run") {
+			t.Fatalf("the daemon ended before %s", step)
+		}
+		t.Logf("killed after %s: feedback %q", step, feedbackLines(fake, 1))
+	}
+	r.daemonUntil(t, "armed slot", func() bool {
+		return r.status(t)["rootfs"].Phase == "rebooting" && r.status(t)["mcu"].Version == "1.1.0"
+	})
+	if st := fake.State(1); st != hawkbittest.Running {
+		t.Fatalf("before the reboot: action %s, want RUNNING", st)
+	}
+	if slot := r.boot(t); slot != "B" {
+		t.Fatalf("bootloader booted %s, want B", slot)
+	}
+	r.daemonUntil(t, "closed action", func() bool { return fake.State(1) != hawkbittest.Running })
+	lines := feedbackLines(fake, 1)
+	if st := fake.State(1); st != hawkbittest.Finished {
+		t.Errorf("action %s, want FINISHED; feedback %q", st, lines)
+	}
+	wantOnce(t, lines, "closed/success")
+	wantVersions(t, r.status(t), map[string]string{"rootfs": "2.0.0/idle", "mcu": "1.1.0/idle"})
+	if got := readFile(t, r.dev.Rig.Config.Slots["B"])[:len(rootfs)]; !bytes.Equal(got, rootfs) {
+		t.Errorf("slot B md5 %s, want %s", md5of(got), md5of(rootfs))
+	}
+	if got := r.dev.MCU.Flash()[:len(mcu)]; !bytes.Equal(got, mcu) {
+		t.Errorf("STM32 flash md5 %s, want %s", md5of(got), md5of(mcu))
+	}
+	t.Logf("feedback of action 1:\n%s", strings.Join(lines, "\n"))
 }
