@@ -63,10 +63,9 @@ func (f *fakeMCU) holds() []byte {
 // good images (v1) are kept.
 type setRig struct {
 	*abRig
-	mcu, wifi   *fakeMCU
-	old, new    map[string][]byte
-	health      string // a file: health passes while it exists
-	pkgMCUFirst bool
+	mcu, wifi *fakeMCU
+	old, new  map[string][]byte
+	health    string // a file: health passes while it exists
 }
 
 func newSetRig(t *testing.T) *setRig {

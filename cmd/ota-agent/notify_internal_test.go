@@ -24,15 +24,14 @@ import (
 // statusRig is the daemon in-process against the AKASO fake, with a
 // unixgram socket in place of systemd's NOTIFY_SOCKET.
 type statusRig struct {
-	srv     *akasotest.Server
-	cfg     string
-	state   string
-	target  string
-	sock    *net.UnixConn
-	mu      sync.Mutex
-	msgs    []string
-	logs    syncBuffer
-	version string
+	srv    *akasotest.Server
+	cfg    string
+	state  string
+	target string
+	sock   *net.UnixConn
+	mu     sync.Mutex
+	msgs   []string
+	logs   syncBuffer
 }
 
 // syncBuffer is a bytes.Buffer safe for the daemon's and the test's

@@ -87,7 +87,7 @@ func (m *memory) save() error {
 		return fmt.Errorf("save hawkBit state in %s: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
