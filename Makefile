@@ -118,10 +118,11 @@ $(BOARD_AGENT): FORCE
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $@.new ./cmd/ota-agent
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
-# board-test runs the board's scenarios in QEMU (SCENARIO=name for one).
+# board-test runs the board's scenarios in QEMU (SCENARIO=name for one;
+# SEED and CUTS set the power-cut campaign).
 board-test: board
 	$(GO) build -o $(BIN)/ota-board ./cmd/ota-board
-	$(BIN)/ota-board test -dir $(BOARD) $(if $(SCENARIO),-scenario $(SCENARIO))
+	$(BIN)/ota-board test -dir $(BOARD) $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(SEED),-seed $(SEED)) $(if $(CUTS),-cuts $(CUTS))
 
 .PHONY: FORCE
 FORCE:

@@ -5,7 +5,7 @@
 // 16550 UART. It drives the board only through what a real device has: the
 // OTA server, the serial console and the MCU on its UART.
 //
-//	ota-board test [-dir bin/board] [-scenario update] [-keep]
+//	ota-board test [-dir bin/board] [-scenario update] [-keep] [-seed N] [-cuts 5]
 //	ota-board connect 127.0.0.1:PORT   (QEMU's guestfwd command: stdio <-> TCP)
 //
 // It is a test rig, never shipped to a device (ota-agent does not import it).
@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -74,6 +75,8 @@ func cmdTest(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "bin/board", "directory `make board` built the board in")
 	only := fs.String("scenario", "all", "scenario to run: "+scenarioNames()+" or all")
 	keep := fs.Bool("keep", false, "keep each scenario's work directory (disk, console log)")
+	seed := fs.Int64("seed", time.Now().UnixNano()%1e6, "seed of the power-cut campaign (printed, to rerun it)")
+	cuts := fs.Int("cuts", 5, "power cuts in the campaign (phases in a seeded order)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,5 +84,6 @@ func cmdTest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	b.seed, b.cuts = *seed, *cuts
 	return runScenarios(ctx, b, *only, *keep)
 }

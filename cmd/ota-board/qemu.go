@@ -19,6 +19,8 @@ type board struct {
 	dir   string // the build directory
 	uboot string // U-Boot for qemu_arm64
 	self  string // this executable, for guestfwd's connect
+	seed  int64  // the power-cut campaign's seed
+	cuts  int    // the power-cut campaign's number of cuts
 }
 
 // openBoard checks that dir holds a built board and that QEMU is here.

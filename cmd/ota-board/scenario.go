@@ -32,6 +32,8 @@ type scenario struct {
 var scenarios = []scenario{
 	{"update", scenarioUpdate},
 	{"fallback", scenarioFallback},
+	{"watchdog", scenarioWatchdog},
+	{"powercut", scenarioPowercut},
 }
 
 func scenarioNames() string {
@@ -104,6 +106,9 @@ func runOne(ctx context.Context, b *board, s scenario, keep bool) error {
 
 // newRig copies the disk, starts the fake server and the MCU simulator.
 func newRig(ctx context.Context, b *board, work string) (*rig, error) {
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
 	disk := filepath.Join(work, "disk.img")
 	if out, err := exec.Command("cp", "--sparse=always", b.path("disk.img"), disk).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("copy disk: %v: %s", err, out)
@@ -233,6 +238,10 @@ type componentStatus struct {
 	Phase          string   `json:"phase"`
 	FailedVersions []string `json:"failed_versions"`
 	LastError      string   `json:"last_error"`
+	Progress       struct {
+		Done  int64 `json:"done"`
+		Total int64 `json:"total"`
+	} `json:"progress"`
 }
 
 // status reads `ota-agent status --json` on the console.

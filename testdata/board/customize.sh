@@ -45,8 +45,15 @@ Gateway=10.0.2.2
 EOF
 
 # A short watchdog so the SIGSTOP scenario ends in seconds, and a quick restart.
+# RequiresMountsFor: state_dir is the data partition; without it the agent can
+# start on the root slot's empty /var/lib/ota-agent before vda5 is mounted
+# over it, lose the pending install and judge B as an unrecorded trial slot
+# (seen on this board: the fallback scenario then stayed in the bad slot).
 mkdir -p "$R/etc/systemd/system/ota-agent.service.d"
 cat > "$R/etc/systemd/system/ota-agent.service.d/board.conf" <<'EOF'
+[Unit]
+RequiresMountsFor=/var/lib/ota-agent
+
 [Service]
 WatchdogSec=20
 RestartSec=2
