@@ -132,7 +132,9 @@ func TestHawkbitForcedTwoChunksInstall(t *testing.T) {
 	for _, f := range r.srv.Feedback() {
 		got = append(got, f.Execution+"/"+f.Finished)
 	}
-	want := "proceeding/none proceeding/none proceeding/none closed/success"
+	// download started, downloaded (each chunk, before its install), the
+	// progress between the chunks, then closed.
+	want := "proceeding/none proceeding/none proceeding/none proceeding/none proceeding/none closed/success"
 	if strings.Join(got, " ") != want {
 		t.Errorf("feedback %v, want %s", got, want)
 	}

@@ -252,6 +252,9 @@ func (a *Agent) installImage(ctx context.Context, c *config.Component, of *trans
 	if err := a.setPhase(c.Name, state.Installing, fmt.Sprintf("image of %d bytes, proved by the %s", e.Size, e.Proof), func(cs *state.Component) { cs.Proof = e.Proof }); err != nil {
 		return err
 	}
+	// The download is done and proved: the APIs that report it hear it now,
+	// before the install's own event (as an A/B install does at arming).
+	a.queue(transport.Report{Component: c.Name, Version: of.Version, FromVersion: a.snapshot().Component(c.Name).FromVersion, Event: transport.EventDownload, OK: true, OfferID: of.ID, Extra: of.Extra})
 	if len(e.Others) > 0 {
 		return a.installSet(ctx, c, of, e)
 	}

@@ -51,7 +51,7 @@ func NewAPI(cfg *config.Config, hc *http.Client, log *slog.Logger) (transport.AP
 		u := s.UpgradeLink
 		return upgradelink.New(upgradelink.Config{BaseURL: s.BaseURL, AccessKey: u.AccessKey, SecretKey: u.SecretKey, Kind: u.Kind, Key: u.Key, Arch: u.Arch,
 			Component: u.Component, DevModelKey: cfg.Device.Model, DevKey: cfg.Device.ID, AppointVersionCode: u.AppointVersionCode,
-			ReportDownload: reportsNoDownload(cfg, u.Component), Client: hc, Log: log}), nil
+			Client: hc, Log: log}), nil
 	case "mxchip":
 		m := s.MXChip
 		return mxchip.New(mxchip.Config{BaseURL: s.BaseURL, ProductID: m.ProductID, Token: m.Token, DeviceID: cfg.Device.ID,
@@ -99,14 +99,6 @@ func newHawkbit(cfg *config.Config, hc *http.Client, log *slog.Logger) (transpor
 		hc.Transport = c.Transport(hc.Transport)
 	}
 	return c, nil
-}
-
-// reportsNoDownload reports whether the installer of component name queues
-// no download event of its own (every type but ab), so the API client sends
-// it before the install event.
-func reportsNoDownload(cfg *config.Config, name string) bool {
-	c := cfg.Component(name)
-	return c != nil && c.Type != config.KindAB
 }
 
 // compareUnder orders two versions under a policy.version_scheme.
