@@ -68,6 +68,10 @@ func (a *Agent) Update(ctx context.Context, o UpdateOptions) (CheckResult, []Out
 			a.log.Info("install deferred: an armed slot waits for its reboot", "device", d.Component, "version", d.Version)
 			continue
 		}
+		if p := a.pendingSetWith(d.Component); p != "" {
+			a.log.Info("install deferred: the component is part of an update of "+p+" that is not finished", "device", d.Component, "version", d.Version)
+			continue
+		}
 		out := a.Install(ctx, res.Offers[i])
 		outs = append(outs, out)
 		if out.Err != nil && first == nil {

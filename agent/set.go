@@ -326,3 +326,19 @@ type interrupted struct{ err error }
 
 func (e *interrupted) Error() string { return "interrupted: " + e.err.Error() }
 func (e *interrupted) Unwrap() error { return e.err }
+
+// pendingSetWith returns the primary of an unfinished set that updates
+// name as one of its parts, or "": nothing else may install into it until
+// that update has its verdict.
+func (a *Agent) pendingSetWith(name string) string {
+	set := a.snapshot().Set
+	if set == nil {
+		return ""
+	}
+	for _, m := range set.Members {
+		if m.Component == name && set.Primary != name {
+			return set.Primary
+		}
+	}
+	return ""
+}

@@ -20,6 +20,7 @@ import (
 	"ota-agent/agent/state"
 	"ota-agent/flasher"
 	"ota-agent/flasher/ab"
+	"ota-agent/transport"
 )
 
 // fakeMCU is a serial target in memory: it holds what was last flashed,
@@ -302,5 +303,40 @@ func TestSetKilledAnywhere(t *testing.T) {
 				r.wantAll("old")
 			}
 		})
+	}
+}
+
+// offersAPI is an API that offers what it is given.
+type offersAPI struct{ offers []transport.Offer }
+
+func (o *offersAPI) Check(context.Context, transport.Device) ([]transport.Offer, error) {
+	return o.offers, nil
+}
+func (o *offersAPI) Report(context.Context, transport.Report) error { return nil }
+
+// TestSetPartNotInstalledMeanwhile: while a set waits for its reboot, an
+// offer for one of its parts is deferred, not flashed under it.
+func TestSetPartNotInstalledMeanwhile(t *testing.T) {
+	r := newSetRig(t)
+	r.publish()
+	if _, _, err := r.ag.Update(t.Context(), agent.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	img := []byte(strings.Repeat("mcu-v9 ", 100))
+	api := &offersAPI{offers: []transport.Offer{{Component: "mcu", Version: "9.0", URL: r.srv.AddFile("mcu9.bin", img), MD5: md5hex(img), Size: int64(len(img))}}}
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	hc, _ := agent.NewHTTPClient(r.cfg)
+	tg, _ := ab.New(r.rig.Config)
+	ag, err := agent.New(agent.Options{Config: r.cfg, Store: r.store, API: api, HTTP: hc, Log: log,
+		Targets: agent.Targets{AB: map[string]flasher.ABTarget{"rootfs": tg}, Images: map[string]flasher.Target{"mcu": r.mcu, "wifi": r.wifi}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outs, err := ag.Update(t.Context(), agent.UpdateOptions{NoResolve: true})
+	if err != nil || len(outs) != 0 {
+		t.Errorf("Update = %+v, %v; want the mcu offer deferred", outs, err)
+	}
+	if r.mcu.writes != 0 {
+		t.Errorf("mcu written %d times while its set waits for the reboot", r.mcu.writes)
 	}
 }
