@@ -22,10 +22,11 @@ type cutPoint struct {
 
 var cutPoints = []cutPoint{
 	{"download", func(ctx context.Context, r *rig, rnd *rand.Rand) (string, error) {
-		return r.cutInPhase(ctx, "downloading", jitter(rnd, 8*time.Second))
+		return r.cutInPhase(ctx, "downloading", 0, jitter(rnd, 8*time.Second))
 	}},
 	{"slot write", func(ctx context.Context, r *rig, rnd *rand.Rand) (string, error) {
-		return r.cutInPhase(ctx, "installing", jitter(rnd, 4*time.Second))
+		// The zip streams into slot B (phase downloading); its last half.
+		return r.cutInPhase(ctx, "downloading", 50, jitter(rnd, 4*time.Second))
 	}},
 	{"env write", func(ctx context.Context, r *rig, rnd *rand.Rand) (string, error) {
 		// U-Boot prints this between its env export and its virtio write.
@@ -59,12 +60,13 @@ func (r *rig) cut() {
 	r.vm = nil
 }
 
-// cutInPhase polls the agent's status in A until rootfs is in phase, then
-// cuts d later.
-func (r *rig) cutInPhase(ctx context.Context, phase string, d time.Duration) (string, error) {
+// cutInPhase polls the agent's status in A until rootfs is in phase with
+// at least minPct of the package fetched, then cuts d later.
+func (r *rig) cutInPhase(ctx context.Context, phase string, minPct int64, d time.Duration) (string, error) {
 	var pct string
 	_, err := r.waitStatus(ctx, 10*time.Minute, func(st map[string]componentStatus) bool {
-		if st["rootfs"].Phase != phase {
+		p := st["rootfs"].Progress
+		if st["rootfs"].Phase != phase || p.Total == 0 || p.Done*100 < minPct*p.Total {
 			return false
 		}
 		pct = fmt.Sprintf("%d of %d bytes fetched", st["rootfs"].Progress.Done, st["rootfs"].Progress.Total)
@@ -202,15 +204,20 @@ func (r *rig) recoverAfterCut(ctx context.Context) (string, error) {
 // countdown would stop the boot) until the board has rebooted into B.
 func (r *rig) followInA(ctx context.Context) (string, error) {
 	st, err := r.waitStatus(ctx, 10*time.Minute, func(st map[string]componentStatus) bool {
-		ph := st["rootfs"].Phase
-		return ph == "installing" || ph == "rebooting" || slices.Contains(st["rootfs"].FailedVersions, "2.0.0")
+		rf := st["rootfs"]
+		late := rf.Phase == "downloading" && rf.Progress.Total > 0 && rf.Progress.Done*10 >= rf.Progress.Total*8
+		return late || rf.Phase == "verifying" || rf.Phase == "installing" || rf.Phase == "rebooting" ||
+			rf.Version == "2.0.0" || slices.Contains(rf.FailedVersions, "2.0.0")
 	})
 	if err != nil {
 		return "", err
 	}
-	if slices.Contains(st["rootfs"].FailedVersions, "2.0.0") {
+	switch {
+	case slices.Contains(st["rootfs"].FailedVersions, "2.0.0"):
 		fmt.Printf("board: agent in A reports 2.0.0 rolled back: %s\n", st["rootfs"].LastError)
 		return "rolled back", nil
+	case st["rootfs"].Version == "2.0.0": // the reboot came between two polls
+		return "", nil
 	}
 	if err := r.watchUntilReboot(ctx, 15*time.Minute); err != nil {
 		return "", err

@@ -152,6 +152,9 @@ func scenarioFallback(ctx context.Context, r *rig) error {
 	// report says so.
 	restored := bytes.Equal(r.mcu.Flash()[:len(r.old)], r.old)
 	fmt.Printf("board: fallback: back in A at 1.0.0, 2.1.0 failed (%s), MCU restored: %v\n", st["rootfs"].LastError, restored)
+	if err := r.printRebootPath(ctx); err != nil {
+		return err
+	}
 	gets := r.countGets("/package/board-2.1.0.zip")
 	r.vm.pause(ctx, 25*time.Second) // two more polls
 	if n := r.countGets("/package/board-2.1.0.zip"); n != gets {
@@ -178,6 +181,19 @@ func (r *rig) countGets(pkg string) int {
 func (r *rig) watchUntilReboot(ctx context.Context, d time.Duration) error {
 	if _, err := r.vm.con.expect(ctx, regexp.MustCompile(`reboot: Restarting system`), d); err != nil {
 		return fmt.Errorf("the agent did not reboot the board: %w", err)
+	}
+	return nil
+}
+
+// printRebootPath prints what slot A's journal kept of the agent's reboot
+// into B (the previous boot of A: B's journal lives in B's root slot).
+func (r *rig) printRebootPath(ctx context.Context) error {
+	out, _, err := r.vm.sh(ctx, "journalctl -b -1 -o cat --no-pager | grep -i -E 'reboot|bus' | tail -n 8", 60*time.Second)
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		fmt.Printf("board: fallback: A's journal of the reboot into B: %s\n", strings.TrimSpace(l))
 	}
 	return nil
 }
