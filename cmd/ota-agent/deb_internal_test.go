@@ -25,7 +25,7 @@ func TestDebUnitIsServiceInstalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := systemd.Unit(sc.Description, "/usr/bin/ota-agent", sc.Arguments, config.DefaultPath)
+	want, err := systemd.Unit(sc.Description, "/usr/bin/ota-agent", sc.Arguments, config.DefaultPath, config.DefaultStateDir)
 	if err != nil {
 		t.Fatal(err)
 	}

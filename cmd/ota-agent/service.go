@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"ota-agent/agent/config"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,8 +78,17 @@ func serviceConfig(e *env, level string) (*service.Config, error) {
 		Description: unitDescription,
 		Executable:  exe,
 		Arguments:   []string{"-c", cfgPath, "--log-format", e.logFormat, "--log-level", level, "run"},
-		Option:      service.KeyValue{"SystemdScript": systemd.UnitTemplate(cfgPath)},
+		Option:      service.KeyValue{"SystemdScript": systemd.UnitTemplate(cfgPath, stateDirOf(cfgPath))},
 	}, nil
+}
+
+// stateDirOf is the state_dir of the configuration at path, or the
+// default when it cannot be read yet (a package installs the unit first).
+func stateDirOf(path string) string {
+	if cfg, err := config.Load(path); err == nil && cfg.Device.StateDir != "" {
+		return cfg.Device.StateDir
+	}
+	return config.DefaultStateDir
 }
 
 // unitDescription is the unit's Description=.

@@ -123,12 +123,17 @@ func (n *Notifier) Watchdog(interval time.Duration) bool {
 // until the operator writes the configuration (systemctl start then works
 // at once). The daemon logs at info: state transitions and the next check
 // time reach the journal.
-func UnitTemplate(config string) string {
+//
+// RequiresMountsFor orders the agent after the mount holding stateDir: on a
+// board whose state directory is its own partition, an agent started before
+// it would read the root slot's empty directory and lose a pending install.
+func UnitTemplate(config, stateDir string) string {
 	return `[Unit]
 Description={{Description}}
 Documentation=man:ota-agent(8)
 ConditionFileIsExecutable={{Path|cmdEscape}}
 ConditionPathExists=` + escapePath(config) + `
+RequiresMountsFor=` + escapePath(stateDir) + `
 After=network-online.target
 Wants=network-online.target
 
@@ -146,11 +151,11 @@ WantedBy=multi-user.target
 `
 }
 
-// Unit renders UnitTemplate(config) for exe and args the way
+// Unit renders UnitTemplate(config, stateDir) for exe and args the way
 // kardianos/service does (its engine accepts a subset of text/template:
 // keys, pipes to cmd and cmdEscape, range), e.g. the unit the Debian package
 // ships. description is the unit's Description=.
-func Unit(description, exe string, args []string, config string) (string, error) {
+func Unit(description, exe string, args []string, config, stateDir string) (string, error) {
 	funcs := template.FuncMap{
 		"Description": func() string { return description },
 		"Path":        func() string { return exe },
@@ -158,7 +163,7 @@ func Unit(description, exe string, args []string, config string) (string, error)
 		"cmd":         func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` },
 		"cmdEscape":   escapePath,
 	}
-	tpl, err := template.New("unit").Funcs(funcs).Parse(UnitTemplate(config))
+	tpl, err := template.New("unit").Funcs(funcs).Parse(UnitTemplate(config, stateDir))
 	if err != nil {
 		return "", fmt.Errorf("unit template for %s: %w", config, err)
 	}

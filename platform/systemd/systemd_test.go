@@ -99,7 +99,7 @@ func TestNoSocketIsQuiet(t *testing.T) {
 // render is Unit for the default configuration file.
 func render(t *testing.T, path string, args []string) string {
 	t.Helper()
-	u, err := Unit("ota-agent firmware update agent", path, args, "/etc/ota-agent/agent.toml")
+	u, err := Unit("ota-agent firmware update agent", path, args, "/etc/ota-agent/agent.toml", "/var/lib/ota-agent")
 	if err != nil {
 		t.Fatal(err)
 	}
