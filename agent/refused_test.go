@@ -114,7 +114,7 @@ func TestRefusedShownAsDecisions(t *testing.T) {
 	want := []policy.Decision{
 		{Component: "settings", Version: "2.10.0", Action: policy.Install, Reason: "silent: install now"},
 		{Component: "settings", Version: "3.0.0", Action: policy.Skip, Reason: "turned down by the API client: status 0 is not in accept_status"},
-		{Component: "", Version: "3.0.0", Action: policy.Skip, Reason: `turned down by the API client: module "wifi" is not in [server.aliyun] modules`},
+		{Component: "module:wifi", Version: "3.0.0", Action: policy.Skip, Reason: `turned down by the API client: module "wifi" is not in [server.aliyun] modules`},
 		{Component: "settings", Version: "3.1.0", Action: policy.Skip, Reason: `turned down by the API client: delta from "1.0.0", have "1.9.0"`},
 		{Component: "settings", Version: "3.2.0", Action: policy.Skip, Reason: `turned down by the API client: SignMethod "SM3" is not MD5 or SHA256`},
 		{Component: "settings", Version: "3.3.0", Action: policy.Skip, Reason: "turned down by the API client: a multi-file package (MultiFiles, no single FirmwareSign); multi-file packages are not supported: upload one file per package and module"},

@@ -82,7 +82,16 @@ func (c *Client) newer(fw, old Firmware) bool {
 const current = "already at this version"
 
 // refusedOffer is the offer shown for a package turned down before policy.
+// A package of a module no component maps is named "module:<name>" so that
+// check and status show what was turned down.
 func refusedOffer(comp string, fw Firmware, why string) transport.Offer {
+	if comp == "" {
+		m := strings.TrimSpace(fw.ModuleName)
+		if m == "" {
+			m = "default"
+		}
+		comp = "module:" + m
+	}
 	return transport.Offer{
 		Component: comp,
 		Version:   strings.TrimSpace(string(fw.DestVersion)),

@@ -182,7 +182,7 @@ func TestSelection(t *testing.T) {
 	wantRefused := map[string]string{
 		"unverified":      "rootfs: status 3 is not in accept_status",
 		"delta-wrong-src": `mcu: delta from "0.9", have "1.0.0"`,
-		"unknown-module":  `: module "wifi" is not in [server.aliyun] modules`,
+		"unknown-module":  `module:wifi: module "wifi" is not in [server.aliyun] modules`,
 		"bad-method":      `gps: SignMethod "SM3" is not MD5 or SHA256`,
 		"type2":           "gps: unknown package type 2",
 	}
