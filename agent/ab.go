@@ -374,15 +374,17 @@ func (a *Agent) health(ctx context.Context, c *config.Component) error {
 // command with component NAME's port, baud rate and version in state, so
 // that a check can query the MCU flashed with the new slot.
 func (a *Agent) expand(cmd []string) []string {
-	out := make([]string, len(cmd))
 	st := a.snapshot()
+	var pairs []string
+	for j := range a.cfg.Components {
+		c := &a.cfg.Components[j]
+		v, _ := CurrentVersion(context.Background(), c, st)
+		pairs = append(pairs, "{"+c.Name+".port}", c.Port, "{"+c.Name+".baud}", fmt.Sprint(c.Baud), "{"+c.Name+".version}", v)
+	}
+	r := strings.NewReplacer(pairs...)
+	out := make([]string, len(cmd))
 	for i, arg := range cmd {
-		for j := range a.cfg.Components {
-			c := &a.cfg.Components[j]
-			v, _ := CurrentVersion(context.Background(), c, st)
-			arg = strings.NewReplacer("{"+c.Name+".port}", c.Port, "{"+c.Name+".baud}", fmt.Sprint(c.Baud), "{"+c.Name+".version}", v).Replace(arg)
-		}
-		out[i] = arg
+		out[i] = r.Replace(arg)
 	}
 	return out
 }

@@ -36,9 +36,10 @@ import (
 // interrupted flashing of a set without an A/B part is rolled back.
 
 // keptPath is where name's last good image is kept.
-func (a *Agent) keptPath(name string) string {
-	return filepath.Join(a.o.Store.Dir(), "kept", name+".img") // status reads it as well (canRollBack)
-}
+func (a *Agent) keptPath(name string) string { return keptPath(a.o.Store.Dir(), name) }
+
+// keptPath is where component name's last good image is kept in stateDir.
+func keptPath(stateDir, name string) string { return filepath.Join(stateDir, "kept", name+".img") }
 
 // keep makes img the last good image of c, when c keeps one and it fits
 // download.keep_max with the other kept images.
@@ -88,12 +89,6 @@ func (a *Agent) kept(c *config.Component) string {
 		}
 	}
 	return ""
-}
-
-// Rollbackable reports whether component name has a kept image to restore.
-func (a *Agent) Rollbackable(name string) bool {
-	_, err := os.Stat(a.keptPath(name))
-	return err == nil
 }
 
 func copyFile(from, to string) error {

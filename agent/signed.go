@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"ota-agent/agent/config"
 	"ota-agent/agent/policy"
@@ -181,28 +182,28 @@ func (s *signing) checkFacts(f trust.Facts) error {
 // 404 (or 403, as S3 answers for a missing key) means there is none.
 func (a *Agent) fetchSignature(ctx context.Context, u string) ([]byte, string, error) {
 	su := signatureURL(u, a.cfg.Security.SignatureSuffix)
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.Server.Timeout.Duration+5e9)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Server.Timeout.Duration+5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, su, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("signature url %s: %w", redactURL(su), err)
+		return nil, "", fmt.Errorf("signature url %s: %w", download.Redact(su), err)
 	}
 	resp, err := a.o.HTTP.Do(req)
 	if err != nil {
-		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: %w", redactURL(su), err)}
+		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: %w", download.Redact(su), err)}
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
 		return nil, "", nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: HTTP %d", redactURL(su), resp.StatusCode)}
+		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: HTTP %d", download.Redact(su), resp.StatusCode)}
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, trust.MaxSignature+1))
 	if err != nil {
-		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: %w", redactURL(su), err)}
+		return nil, "", &downloadError{fmt.Errorf("fetch signature %s: %w", download.Redact(su), err)}
 	}
-	return b, redactURL(su), nil
+	return b, download.Redact(su), nil
 }
 
 // signatureURL is the package URL with suffix added to its path (before a
@@ -213,11 +214,6 @@ func signatureURL(u, suffix string) string {
 		return u + suffix
 	}
 	return base + suffix + "?" + query
-}
-
-func redactURL(u string) string {
-	base, _, _ := strings.Cut(u, "?")
-	return base
 }
 
 // manual reports whether the offer's version was not given (`install`

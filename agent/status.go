@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"time"
 
 	"ota-agent/agent/config"
@@ -92,7 +91,7 @@ func canRollBack(cfg *config.Config, c *config.Component) bool {
 	if c.Type == config.KindAB {
 		return true
 	}
-	_, err := os.Stat(filepath.Join(cfg.Device.StateDir, "kept", c.Name+".img"))
+	_, err := os.Stat(keptPath(cfg.Device.StateDir, c.Name))
 	return c.Restorable() && err == nil
 }
 

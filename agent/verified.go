@@ -109,15 +109,15 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 	if err != nil {
 		return proved{}, err
 	}
-	others := &stagedSinks{dir: a.downloadDir(), limit: int64(a.cfg.Download.MaxSize)}
-	defer others.close()
+	others := &download.FileSinks{Dir: a.downloadDir(), Limit: int64(a.cfg.Download.MaxSize), LimitName: "download.max_size"}
+	defer others.Close()
 	plan := download.Plan{Name: imageName(of), Component: c.Name, Known: a.known,
 		Route: func(comp string) (*download.Sink, error) {
 			if comp != c.Name {
 				if !a.partOfSet(c.Name, comp) {
 					return nil, nil
 				}
-				return others.open(comp)
+				return others.Open(comp)
 			}
 			return &download.Sink{W: io.NewOffsetWriter(slot, 0), Limit: slot.Size(), LimitName: "the size of slot " + slot.Name()}, nil
 		}}
@@ -134,51 +134,9 @@ func (a *Agent) streamIntoSlot(ctx context.Context, c *config.Component, of tran
 	}
 	u, err := st.Finish(res)
 	if err == nil {
-		err = others.finish(&u)
+		err = others.Finish(&u)
 	}
 	return a.unpacked(sig, c, of, u, err, "into slot "+slot.Name())
-}
-
-// stagedSinks stage the other components' images of a package streaming
-// into a slot.
-type stagedSinks struct {
-	dir   string
-	limit int64
-	files map[string]*os.File
-}
-
-func (s *stagedSinks) open(comp string) (*download.Sink, error) {
-	if s.files == nil {
-		s.files = map[string]*os.File{}
-	}
-	if f := s.files[comp]; f != nil { // the download restarted from zero
-		f.Close()
-	}
-	f, err := download.CreateExclusive(download.ImagePath(s.dir, comp))
-	if err != nil {
-		return nil, err
-	}
-	s.files[comp] = f
-	return &download.Sink{W: f, Limit: s.limit, LimitName: "download.max_size"}, nil
-}
-
-// finish syncs the staged images and names their paths in u.
-func (s *stagedSinks) finish(u *download.Unpacked) error {
-	for i := range u.Entries {
-		if f := s.files[u.Entries[i].Component]; f != nil {
-			if err := f.Sync(); err != nil {
-				return fmt.Errorf("sync staged image %s: %w", f.Name(), err)
-			}
-			u.Entries[i].Path = f.Name()
-		}
-	}
-	return nil
-}
-
-func (s *stagedSinks) close() {
-	for _, f := range s.files {
-		f.Close()
-	}
 }
 
 // unpacked turns the result of unpacking into the proved image of c.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,18 +105,9 @@ func TestE2ESetOnSimulatedBoard(t *testing.T) {
 		t.Errorf("after the failed update the bootloader booted %s, want the old slot B", slot)
 	}
 	st = r.status(t)
-	if st["rootfs"].Version != "2.0.0" || st["mcu"].Version != "2.0.0" || st["wifi"].Version != "2.0.0" || !slicesContains(st["rootfs"].FailedVersions, "3.0.0") {
+	if st["rootfs"].Version != "2.0.0" || st["mcu"].Version != "2.0.0" || st["wifi"].Version != "2.0.0" || !slices.Contains(st["rootfs"].FailedVersions, "3.0.0") {
 		t.Errorf("status after the failed update: rootfs %s %v, mcu %s, wifi %s", st["rootfs"].Version, st["rootfs"].FailedVersions, st["mcu"].Version, st["wifi"].Version)
 	}
-}
-
-func slicesContains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestE2ESetKills SIGKILLs `commit` at random instants while it flashes the

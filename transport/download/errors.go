@@ -76,6 +76,9 @@ func (e *permanentError) Error() string   { return e.err.Error() }
 func (e *permanentError) Unwrap() error   { return e.err }
 func (e *permanentError) Permanent() bool { return true }
 
+// Redact returns u as it may be logged: see redact.
+func Redact(u string) string { return redact(u) }
+
 // redact returns u without its query string and fragment, which for
 // presigned URLs (Aliyun OSS) carry signatures that must not reach logs.
 func redact(u string) string {

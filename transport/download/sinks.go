@@ -26,39 +26,77 @@ func UnpackFile(path string, p Plan, want func(component string) bool, dir strin
 	if p.Name == "" {
 		p.Name = filepath.Base(path)
 	}
-	var files []*os.File
-	paths := map[string]string{}
+	fs := &FileSinks{Dir: dir, Limit: limit, LimitName: limitName}
+	defer fs.Close()
 	p.Route = func(component string) (*Sink, error) {
 		if !want(component) {
 			return nil, nil
 		}
-		out := ImagePath(dir, component)
-		img, err := CreateExclusive(out)
-		if err != nil {
-			return nil, err
-		}
-		files, paths[component] = append(files, img), out
-		return &Sink{W: img, Limit: limit, LimitName: limitName}, nil
+		return fs.Open(component)
 	}
 	u, err := Unpack(f, p)
-	for _, img := range files {
-		if err == nil {
-			err = img.Sync()
-		}
-		if cerr := img.Close(); err == nil {
-			err = cerr
-		}
+	if err == nil {
+		err = fs.Finish(&u)
 	}
 	if err != nil {
-		for _, out := range paths {
-			os.Remove(out)
-		}
-		return u, err
+		fs.Remove()
 	}
+	return u, err
+}
+
+// FileSinks stage images as files dir/<component>.img (ImagePath), for an
+// unpack from staging or of a package streaming into a slot whose other
+// components' images need a file.
+type FileSinks struct {
+	Dir       string
+	Limit     int64  // cap on each image
+	LimitName string // names the cap in errors
+	files     map[string]*os.File
+}
+
+// Open creates component's image file afresh (again after a restart from
+// zero) and returns its sink.
+func (s *FileSinks) Open(component string) (*Sink, error) {
+	if s.files == nil {
+		s.files = map[string]*os.File{}
+	}
+	if f := s.files[component]; f != nil {
+		f.Close()
+	}
+	f, err := CreateExclusive(ImagePath(s.Dir, component))
+	if err != nil {
+		return nil, err
+	}
+	s.files[component] = f
+	return &Sink{W: f, Limit: s.Limit, LimitName: s.LimitName}, nil
+}
+
+// Finish syncs the images and names their paths in u's entries.
+func (s *FileSinks) Finish(u *Unpacked) error {
 	for i := range u.Entries {
-		u.Entries[i].Path = paths[u.Entries[i].Component]
+		if f := s.files[u.Entries[i].Component]; f != nil {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("sync staged image %s: %w", f.Name(), err)
+			}
+			u.Entries[i].Path = f.Name()
+		}
 	}
-	return u, nil
+	return nil
+}
+
+// Close closes the image files.
+func (s *FileSinks) Close() {
+	for _, f := range s.files {
+		f.Close()
+	}
+}
+
+// Remove closes and deletes the image files (a failed unpack).
+func (s *FileSinks) Remove() {
+	s.Close()
+	for _, f := range s.files {
+		os.Remove(f.Name())
+	}
 }
 
 // ImagePath is where UnpackFile puts component's image in dir.
