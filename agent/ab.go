@@ -84,7 +84,7 @@ func (a *Agent) installAB(ctx context.Context, c *config.Component, of *transpor
 func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport.Offer, slot flasher.Slot) (*state.Written, error) {
 	if w := a.snapshot().Component(c.Name).Written; w != nil && w.Version == of.Version && w.URL == of.URL && w.Slot == slot.Name() {
 		a.log.Info("slot was written before the restart; reading it back", "device", c.Name, "slot", slot.Name(), "bytes", w.Size)
-		err := a.readBack(ctx, c, slot, w)
+		err := a.readBack(ctx, c, slot, w, slot.Verify)
 		if err == nil || ctx.Err() != nil {
 			return w, err
 		}
@@ -108,18 +108,20 @@ func (a *Agent) writeSlot(ctx context.Context, c *config.Component, of transport
 	if err != nil {
 		return nil, err
 	}
-	return w, a.readBack(ctx, c, slot, w)
+	return w, a.readBack(ctx, c, slot, w, slot.VerifyWritten)
 }
 
 // readBack persists `verifying` with what was written, then compares the
-// slot's content with it.
-func (a *Agent) readBack(ctx context.Context, c *config.Component, slot flasher.Slot, w *state.Written) error {
+// slot's content with it through verify: slot.VerifyWritten right after
+// the slot was written in this process (the SHA-256 taken on the way in
+// proved the image), slot.Verify for a slot written before a restart.
+func (a *Agent) readBack(ctx context.Context, c *config.Component, slot flasher.Slot, w *state.Written, verify func(context.Context, int64, []byte) error) error {
 	err := a.setPhase(c.Name, state.Verifying, "read back slot "+slot.Name(), func(cs *state.Component) { cs.Slot, cs.Written = slot.Name(), w })
 	if err != nil {
 		return err
 	}
 	sum, _ := hex.DecodeString(w.SHA256)
-	if err := slot.Verify(ctx, w.Size, sum); err != nil {
+	if err := verify(ctx, w.Size, sum); err != nil {
 		return fmt.Errorf("read-back of slot %s: %w", slot.Name(), err)
 	}
 	return nil

@@ -48,6 +48,11 @@ type Slot interface {
 	// Verify reads back the first n bytes from the device (not the page
 	// cache) and compares their SHA-256 with sum.
 	Verify(ctx context.Context, n int64, sha256 []byte) error
+	// VerifyWritten is Verify for the n bytes just written through this
+	// Slot, whose SHA-256 the caller took on the way in: it may compare
+	// what it reads back with what it was given (a fast checksum per
+	// block) instead of hashing it again.
+	VerifyWritten(ctx context.Context, n int64, sha256 []byte) error
 	Close() error
 }
 

@@ -83,8 +83,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	stopProfile()
 	os.Exit(code)
 }
+
+// stopProfile ends the CPU profile of a profiling build (profile.go).
+var stopProfile = func() {}
 
 // run parses the global flags, runs one command and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

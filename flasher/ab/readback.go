@@ -4,7 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"hash"
+	"hash/crc32"
+	"io"
 	"os"
 	"sync"
 
@@ -20,17 +21,21 @@ const (
 	readAhead = 4
 )
 
-// readback verifies a slot while it is written. One goroutine follows the
-// "durable" watermark, advanced after each sync step once that part of the
-// written prefix is on the medium and dropped from the page cache: it
-// reads it back from the medium and hashes it. The writer never waits for it, so writing
-// runs at the medium's speed and the read-back overlaps it; Verify then only
-// reads the tail. Any write below what was already written (a resume that
-// rewrites bytes), a gap in the prefix or a failed read disables it, and
-// Verify reads everything back instead.
+// readback verifies a slot while it is written. The writer records the
+// CRC-32C of each crcBlock of the prefix it writes in order (wsum). One
+// goroutine follows the "durable" watermark, advanced after each sync step
+// once that part of the written prefix is on the medium and dropped from
+// the page cache: it reads it back from the medium and takes the same
+// CRCs (rsum). The writer never waits for it, so writing runs at the
+// medium's speed and the read-back overlaps it; VerifyWritten then only
+// reads the tail and compares the two lists. Any write below what was
+// already written (a resume that rewrites bytes), a gap in the prefix or a
+// failed read disables it, and the slot is read back in full against the
+// image's SHA-256 instead.
 type readback struct {
 	f    *os.File
-	h    hash.Hash     // SHA-256 of [0, end) as read back
+	wsum blockCRCs     // [0, prefix) as written (the writer's goroutine only)
+	rsum blockCRCs     // [0, end) as read back (the reader's goroutine only)
 	kick chan struct{} // durable advanced or finish was called
 	bufs [][]byte      // the reader's buffers, reused by every range
 
@@ -45,19 +50,24 @@ type readback struct {
 }
 
 func newReadback(f *os.File) *readback {
-	return &readback{f: f, h: sha256.New(), kick: make(chan struct{}, 1)}
+	return &readback{f: f, kick: make(chan struct{}, 1)}
 }
 
-// wrote records that [off, off+n) reached the file. Rewriting anything
-// already written breaks the running hash.
-func (r *readback) wrote(off, n int64) {
+// wrote records that b reached the file at off, taking its CRCs when it
+// extends the prefix written in order. Rewriting anything already written
+// breaks the read-back.
+func (r *readback) wrote(b []byte, off int64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	next := off == r.prefix
 	if off < r.prefix {
 		r.broken = true
 	}
-	if off == r.prefix {
-		r.prefix += n
+	if next {
+		r.prefix += int64(len(b))
+	}
+	r.mu.Unlock()
+	if next {
+		r.wsum.Write(b)
 	}
 }
 
@@ -117,7 +127,7 @@ func (r *readback) run(ctx context.Context) {
 			return
 		}
 		if to > from { // durableTo dropped the range from the page cache
-			if err := hashRange(ctx, r.f, r.h, from, to, false, &r.bufs); err != nil {
+			if err := hashRange(ctx, r.f, &r.rsum, from, to, false, &r.bufs); err != nil {
 				r.setBroken()
 				return
 			}
@@ -151,8 +161,8 @@ func (r *readback) setBroken() {
 }
 
 // finish tells the reader no more ranges come and waits until it returns
-// (or ctx ends). It reports whether the running hash covers exactly [0, n)
-// as read back; either way the hash is consumed by the caller.
+// (or ctx ends). It reports whether both CRC lists cover exactly [0, n);
+// either way they are consumed by the caller.
 func (r *readback) finish(ctx context.Context, n int64) (bool, error) {
 	r.mu.Lock()
 	r.done = true
@@ -169,7 +179,7 @@ func (r *readback) finish(ctx context.Context, n int64) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	usable := !r.broken && r.end == n && r.prefix == n
-	r.broken = true // the running hash is consumed
+	r.broken = true // the lists are consumed
 	return usable, nil
 }
 
@@ -185,23 +195,92 @@ func (r *readback) close() {
 	}
 }
 
-// sum returns the SHA-256 of [0, n) read back from the medium, using what
-// was read during the write when it covers exactly that. The file must be
-// fsynced and [0, n) marked durable.
-func (r *readback) sum(ctx context.Context, n int64) ([]byte, error) {
+// check compares [0, n) as read back from the medium with what was written:
+// the CRC lists when they cover exactly that (ok is false otherwise, and
+// nothing was compared). A differing block returns a *blockError. The
+// file must be fsynced and [0, n) marked durable.
+func (r *readback) check(ctx context.Context, n int64) (ok bool, err error) {
 	usable, err := r.finish(ctx, n)
-	if err != nil {
-		return nil, err
+	if err != nil || !usable {
+		return false, err
 	}
-	if usable {
-		return r.h.Sum(nil), nil
+	want, got := r.wsum.final(), r.rsum.final()
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			return true, &blockError{off: int64(i) * crcBlock, got: at(got, i), want: want[i]}
+		}
 	}
+	return true, nil
+}
+
+// at returns s[i], or 0 past its end.
+func at(s []uint32, i int) uint32 {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+// blockError is a block read back that differs from what was written.
+type blockError struct {
+	off       int64
+	got, want uint32
+}
+
+func (e *blockError) Error() string {
+	return fmt.Sprintf("the %d KiB block at %#x read back differs from what was written (crc32c %08x, want %08x)", crcBlock>>10, e.off, e.got, e.want)
+}
+
+// sha256Of returns the SHA-256 of [0, n) of f read back from the medium.
+func sha256Of(ctx context.Context, f *os.File, n int64) ([]byte, error) {
 	h := sha256.New()
 	var bufs [][]byte
-	if err := hashRange(ctx, r.f, h, 0, n, true, &bufs); err != nil {
+	if err := hashRange(ctx, f, h, 0, n, true, &bufs); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// crcBlock is the unit of the read-back's comparison: a corrupt block is
+// named by its offset.
+const crcBlock = readChunk
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// blockCRCs takes the CRC-32C of each crcBlock of a stream written to it
+// in order (hardware CRC: about ten times the speed of SHA-256, so the
+// read-back costs little CPU). It detects what a failing medium does to a
+// block (any burst up to 32 bits, otherwise all but 2^-32 of errors); the
+// image's authenticity is the SHA-256 of what was written, checked before
+// it reaches the slot, not this.
+type blockCRCs struct {
+	sums []uint32
+	cur  uint32
+	fill int // bytes in the current block
+}
+
+// Write implements io.Writer; it never fails.
+func (b *blockCRCs) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), crcBlock-b.fill)
+		b.cur = crc32.Update(b.cur, castagnoli, p[:k])
+		b.fill += k
+		p = p[k:]
+		if b.fill == crcBlock {
+			b.sums = append(b.sums, b.cur)
+			b.cur, b.fill = 0, 0
+		}
+	}
+	return n, nil
+}
+
+// final returns every block's CRC, the partial last one included.
+func (b *blockCRCs) final() []uint32 {
+	if b.fill == 0 {
+		return b.sums
+	}
+	return append(b.sums[:len(b.sums):len(b.sums)], b.cur)
 }
 
 // readAt reads the n bytes of f at off into b.
@@ -217,7 +296,7 @@ func readAt(f *os.File, b []byte, off, n int64) ([]byte, error) {
 // it from the page cache if drop; else the caller did), with up to
 // readAhead-1 chunk reads in flight while the oldest chunk is hashed. It
 // reuses and fills *bufs, so a reader hashing many ranges allocates once.
-func hashRange(ctx context.Context, f *os.File, h hash.Hash, from, to int64, drop bool, bufs *[][]byte) error {
+func hashRange(ctx context.Context, f *os.File, h io.Writer, from, to int64, drop bool, bufs *[][]byte) error {
 	if to <= from {
 		return nil
 	}

@@ -192,7 +192,7 @@ func (s *SlotFile) writeOut(b []byte, off int64) error {
 		_ = blockdev.StartWriteback(s.f, s.kickFrom, s.kickTo-s.kickFrom)
 		s.kickFrom = s.kickTo
 	}
-	s.rb.wrote(off, n)
+	s.rb.wrote(b, off)
 	s.dirty += n
 	return nil
 }
@@ -291,11 +291,46 @@ func (s *SlotFile) Sync() error {
 }
 
 // Verify fsyncs, drops the page cache for the first n bytes so they are
-// read from the medium, reads them back and compares their SHA-256 with sum.
-// Parts already read back during a sequential write (after each sync
-// step) are not read again. A mismatch wraps ErrVerify. The read-back
-// hash is consumed: a second Verify reads all n bytes again.
+// read from the medium, reads them back and compares their SHA-256 with
+// sum: the check for a slot written before a restart. A mismatch wraps
+// ErrVerify.
 func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
+	if err := s.settle(ctx, n); err != nil {
+		return err
+	}
+	s.rb.close() // what it read is not used
+	return s.verifySHA(ctx, n, sum)
+}
+
+// VerifyWritten is Verify for the n bytes this SlotFile has just written,
+// sum being their SHA-256 as the caller hashed them on the way in. When
+// they were written in order from 0, with nothing rewritten, it compares
+// the CRC-32C of each block read back from the medium (most of it while
+// the writing went on) with that of the block as written; otherwise
+// (resumed, rewritten, a failed read-back) it reads [0, n) back in full and
+// compares its SHA-256 with sum. A mismatch wraps ErrVerify. It may be
+// called once.
+func (s *SlotFile) VerifyWritten(ctx context.Context, n int64, sum []byte) error {
+	if err := s.settle(ctx, n); err != nil {
+		return err
+	}
+	ok, err := s.rb.check(ctx, n)
+	if !ok && err == nil {
+		return s.verifySHA(ctx, n, sum)
+	}
+	if err != nil {
+		if be := (*blockError)(nil); errors.As(err, &be) {
+			return fmt.Errorf("%w: slot %s (%s), %d bytes: %w; the medium may be failing, retry the install", ErrVerify, s.name, s.f.Name(), n, err)
+		}
+		return fmt.Errorf("verify slot %s: %w", s.name, err)
+	}
+	s.log.Info("slot verified", "slot", s.name, "bytes", n, "by", "crc32c of each block as written")
+	return nil
+}
+
+// settle checks n, writes out what is pending, waits for the sync step in
+// flight and fsyncs, so that [0, n) can be read back from the medium.
+func (s *SlotFile) settle(ctx context.Context, n int64) error {
 	if n < 0 || n > s.size {
 		return fmt.Errorf("verify slot %s: %d bytes asked, slot holds %d", s.name, n, s.size)
 	}
@@ -314,7 +349,13 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	}
 	s.dirty, s.stepTo = 0, to
 	s.rb.durableTo(to)
-	got, err := s.rb.sum(ctx, n)
+	return nil
+}
+
+// verifySHA reads [0, n) back from the medium and compares its SHA-256
+// with sum.
+func (s *SlotFile) verifySHA(ctx context.Context, n int64, sum []byte) error {
+	got, err := sha256Of(ctx, s.f, n)
 	if err != nil {
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
@@ -322,7 +363,7 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 		return fmt.Errorf("%w: slot %s (%s), %d bytes: got sha256 %s, want %s; the medium may be failing, retry the install",
 			ErrVerify, s.name, s.f.Name(), n, hex.EncodeToString(got), hex.EncodeToString(sum))
 	}
-	s.log.Info("slot verified", "slot", s.name, "bytes", n)
+	s.log.Info("slot verified", "slot", s.name, "bytes", n, "by", "sha256")
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +82,118 @@ func TestLoopDevice(t *testing.T) {
 	}
 }
 
+// verifiedBy opens a file slot of size bytes that logs to a buffer, and
+// returns a function that gives how the last verify checked it (the "by"
+// of its "slot verified" line).
+func verifiedBy(t *testing.T, size int64) (*ab.SlotFile, string, func() string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "slot")
+	if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	s, err := ab.OpenSlot("B", p, size, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, p, func() string {
+		_, by, _ := strings.Cut(logged.String(), "by=")
+		by, _, _ = strings.Cut(by, "\n")
+		return by
+	}
+}
+
+// TestVerifyWrittenBlocks: a slot written in order is checked against the
+// CRC of each block as written, most of it read back during the writing,
+// and a byte changed on the medium after the write is named by its block.
+func TestVerifyWrittenBlocks(t *testing.T) {
+	size := int64(ab.SyncEvery + 3<<20 + 5000) // sync steps run, a partial last block
+	for _, tc := range []struct {
+		name    string
+		corrupt int64 // -1: none
+		want    string
+	}{
+		{"intact", -1, ""},
+		{"last partial block", size - 4000, fmt.Sprintf("block at %#x", size-5000)}, // its whole page went straight to the file
+		{"first block", 5, "block at 0x0 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, p, by := verifiedBy(t, size)
+			img := image(11, int(size))
+			for off := int64(0); off < size; off += 1 << 20 {
+				end := min(off+1<<20, size)
+				if _, err := s.WriteAt(img[off:end], off); err != nil {
+					t.Fatal(err)
+				}
+				if off <= tc.corrupt && tc.corrupt < end { // the medium keeps another byte
+					corruptByte(t, p, tc.corrupt)
+				}
+			}
+			sum := sha256.Sum256(img)
+			err := s.VerifyWritten(context.Background(), size, sum[:])
+			if tc.corrupt < 0 {
+				if err != nil || by() != `"crc32c of each block as written"` {
+					t.Fatalf("VerifyWritten = %v, verified by %s; want nil by the block CRCs", err, by())
+				}
+				return
+			}
+			if !errors.Is(err, ab.ErrVerify) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("VerifyWritten after a byte at %#x changed = %v, want ErrVerify naming %q", tc.corrupt, err, tc.want)
+			}
+		})
+	}
+}
+
+// corruptByte flips the byte at off of the slot file at p, as a failing
+// medium would: a sync step runs only every 8 MiB written, so the
+// read-back has not read it yet.
+func corruptByte(t *testing.T, p string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x5a
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyWrittenFallsBack: a slot whose start was rewritten (as a resume
+// does) is read back in full against the SHA-256, so a digest of the bytes
+// before the rewrite fails.
+func TestVerifyWrittenFallsBack(t *testing.T) {
+	size := int64(ab.SyncEvery + 3<<20)
+	for _, final := range []bool{false, true} {
+		s, _, by := verifiedBy(t, size)
+		img := image(12, int(size))
+		if _, err := s.WriteAt(img, 0); err != nil {
+			t.Fatal(err)
+		}
+		oldSum := sha256.Sum256(img)
+		copy(img[100:], "rewritten after the read-back began")
+		if _, err := s.WriteAt(img[:4096], 0); err != nil {
+			t.Fatal(err)
+		}
+		newSum := sha256.Sum256(img)
+		if !final {
+			if err := s.VerifyWritten(context.Background(), size, oldSum[:]); !errors.Is(err, ab.ErrVerify) {
+				t.Errorf("VerifyWritten(digest before the rewrite) = %v, want ErrVerify", err)
+			}
+			continue
+		}
+		if err := s.VerifyWritten(context.Background(), size, newSum[:]); err != nil || by() != "sha256" {
+			t.Errorf("VerifyWritten(final digest) = %v by %s, want nil by sha256", err, by())
+		}
+	}
+}
+
 // newFileSlot makes a sparse file slot of size bytes and opens it.
 func newFileSlot(t *testing.T, size int64) (*ab.SlotFile, string) {
 	t.Helper()
@@ -117,6 +230,9 @@ func TestWriteShapes(t *testing.T) {
 	}
 	wrong := sha256.Sum256(img[1:])
 	sum := sha256.Sum256(img)
+	if err := s.VerifyWritten(context.Background(), size, sum[:]); err != nil {
+		t.Errorf("VerifyWritten = %v", err)
+	}
 	if err := s.Verify(context.Background(), size, wrong[:]); !errors.Is(err, ab.ErrVerify) {
 		t.Errorf("Verify(wrong digest) = %v, want ErrVerify", err)
 	}
