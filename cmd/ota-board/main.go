@@ -85,5 +85,10 @@ func cmdTest(ctx context.Context, args []string) error {
 		return err
 	}
 	b.seed, b.cuts = *seed, *cuts
+	l, err := b.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	return runScenarios(ctx, b, *only, *keep)
 }

@@ -11,12 +11,14 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // board is what `make board` built.
 type board struct {
 	dir   string // the build directory
+	runs  string // where each scenario's run-NAME work directory goes (dir unless set)
 	uboot string // U-Boot for qemu_arm64
 	self  string // this executable, for guestfwd's connect
 	seed  int64  // the power-cut campaign's seed
@@ -29,7 +31,7 @@ func openBoard(dir string) (*board, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &board{dir: abs, uboot: "/usr/lib/u-boot/qemu_arm64/u-boot.bin"}
+	b := &board{dir: abs, runs: abs, uboot: "/usr/lib/u-boot/qemu_arm64/u-boot.bin"}
 	for _, f := range []string{b.path("disk.img"), b.path("slot-2.0.0.ext4"), b.path("slot-2.1.0.ext4"), b.uboot} {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("board: %s missing: run make board (u-boot-qemu for U-Boot)", f)
@@ -45,6 +47,25 @@ func openBoard(dir string) (*board, error) {
 }
 
 func (b *board) path(name string) string { return filepath.Join(b.dir, name) }
+
+// lock takes the board's lock file (flock, blocking): one QEMU board runs at
+// a time on this machine, whether started by make board-test or make test.
+// The lock goes with the returned file's Close (or the process's end).
+func (b *board) lock() (*os.File, error) {
+	f, err := os.OpenFile(b.path(".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("board: open lock file: %w (is %s writable?)", err, b.dir)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return f, nil
+	}
+	fmt.Printf("board: waiting for %s (another board run holds it)\n", f.Name())
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("board: lock %s: %w", f.Name(), err)
+	}
+	return f, nil
+}
 
 // vmConfig is one QEMU start.
 type vmConfig struct {

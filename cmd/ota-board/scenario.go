@@ -86,7 +86,7 @@ type rig struct {
 
 // runOne sets up a rig in a fresh work directory and runs s.
 func runOne(ctx context.Context, b *board, s scenario, keep bool) error {
-	work := b.path("run-" + s.name)
+	work := filepath.Join(b.runs, "run-"+s.name)
 	_ = os.RemoveAll(work)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err

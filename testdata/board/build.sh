@@ -103,10 +103,21 @@ disk() {
 # put FILE MIB copies OUT/FILE into disk.img at MIB MiB.
 put() { dd if="$OUT/$1" of="$OUT/disk.img" bs=1M seek="$2" conv=notrunc,sparse status=none; }
 
+# unmount undoes, deepest first, every mount left under OUT (customize.sh's
+# /proc in the rootfs, mmdebstrap's in rootfs.tmp) however the build ends: a
+# proc mounted under bin/ would send `go vet ./...` into it.
+unmount() {
+	awk -v p="$OUT/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+		umount "$m" 2>/dev/null || umount -l "$m" || say "could not unmount $m: umount it by hand"
+	done
+}
+
 need mmdebstrap mkimage mkenvimage mkfs.ext4 sfdisk
 [ "$(id -u)" = 0 ] || { say "needs root (mmdebstrap, chroot, file ownership)"; exit 1; }
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+trap unmount EXIT
+trap 'exit 130' INT TERM HUP
 AGENT=$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")
 binfmt
 start=$(date +%s)
