@@ -5,20 +5,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"sync"
-
-	"ota-agent/platform/blockdev"
-)
-
-// Read-back buffers: readAhead buffers of readChunk bytes, one being
-// hashed while the others are being read (1 MiB in all: the kernel's
-// readahead keeps the medium busy, and peak RSS stays under SPEC §10's
-// 16 MiB).
-const (
-	readChunk = 256 << 10
-	readAhead = 4
 )
 
 // readback verifies a slot while it is written. The writer records the
@@ -33,11 +21,11 @@ const (
 // failed read disables it, and the slot is read back in full against the
 // image's SHA-256 instead.
 type readback struct {
-	f    *os.File
+	f    *os.File      // the slot, as opened for writing
+	m    *mediumReader // reads it from the medium
 	wsum blockCRCs     // [0, prefix) as written (the writer's goroutine only)
 	rsum blockCRCs     // [0, end) as read back (the reader's goroutine only)
 	kick chan struct{} // durable advanced or finish was called
-	bufs [][]byte      // the reader's buffers, reused by every range
 
 	mu      sync.Mutex
 	prefix  int64 // [0, prefix) has been written, in order
@@ -50,7 +38,7 @@ type readback struct {
 }
 
 func newReadback(f *os.File) *readback {
-	return &readback{f: f, kick: make(chan struct{}, 1)}
+	return &readback{f: f, m: newMediumReader(f), kick: make(chan struct{}, 1)}
 }
 
 // wrote records that b reached the file at off, taking its CRCs when it
@@ -90,8 +78,8 @@ func (r *readback) durableTo(to int64) {
 		return
 	}
 	r.mu.Unlock()
-	if err := blockdev.DropCache(r.f, from, to-from); err != nil {
-		r.setBroken() // Verify drops and reads everything instead
+	if err := r.m.forget(from, to); err != nil {
+		r.setBroken() // the slot is read back in full instead
 		return
 	}
 	r.mu.Lock()
@@ -120,14 +108,13 @@ func (r *readback) wake() {
 // broken or cancelled.
 func (r *readback) run(ctx context.Context) {
 	defer close(r.exited)
-	defer func() { r.bufs = nil }()
 	for {
 		from, to, ok := r.claim()
 		if !ok {
 			return
 		}
-		if to > from { // durableTo dropped the range from the page cache
-			if err := hashRange(ctx, r.f, &r.rsum, from, to, false, &r.bufs); err != nil {
+		if to > from { // durableTo had the page cache forget the range
+			if err := r.m.hash(ctx, &r.rsum, from, to); err != nil {
 				r.setBroken()
 				return
 			}
@@ -183,8 +170,9 @@ func (r *readback) finish(ctx context.Context, n int64) (bool, error) {
 	return usable, nil
 }
 
-// close stops the reader and waits for it: no goroutine may outlive the fd.
-func (r *readback) close() {
+// stop ends the reader and waits for it: no goroutine may outlive the fd.
+// The medium reader stays open for a full read-back (sha256).
+func (r *readback) halt() {
 	r.mu.Lock()
 	r.broken, r.done = true, true
 	exited, stop := r.exited, r.stop
@@ -193,6 +181,12 @@ func (r *readback) close() {
 		stop()
 		<-exited
 	}
+}
+
+// close stops the reader and closes the medium reader.
+func (r *readback) close() {
+	r.halt()
+	r.m.close()
 }
 
 // check compares [0, n) as read back from the medium with what was written:
@@ -231,11 +225,14 @@ func (e *blockError) Error() string {
 	return fmt.Sprintf("the %d KiB block at %#x read back differs from what was written (crc32c %08x, want %08x)", crcBlock>>10, e.off, e.got, e.want)
 }
 
-// sha256Of returns the SHA-256 of [0, n) of f read back from the medium.
-func sha256Of(ctx context.Context, f *os.File, n int64) ([]byte, error) {
+// sha256 returns the SHA-256 of [0, n) read back from the medium, once the
+// reader has stopped (halt or finish).
+func (r *readback) sha256(ctx context.Context, n int64) ([]byte, error) {
+	if err := r.m.forget(0, n); err != nil {
+		return nil, err
+	}
 	h := sha256.New()
-	var bufs [][]byte
-	if err := hashRange(ctx, f, h, 0, n, true, &bufs); err != nil {
+	if err := r.m.hash(ctx, h, 0, n); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil
@@ -243,7 +240,7 @@ func sha256Of(ctx context.Context, f *os.File, n int64) ([]byte, error) {
 
 // crcBlock is the unit of the read-back's comparison: a corrupt block is
 // named by its offset.
-const crcBlock = readChunk
+const crcBlock = 256 << 10
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -281,88 +278,4 @@ func (b *blockCRCs) final() []uint32 {
 		return b.sums
 	}
 	return append(b.sums[:len(b.sums):len(b.sums)], b.cur)
-}
-
-// readAt reads the n bytes of f at off into b.
-func readAt(f *os.File, b []byte, off, n int64) ([]byte, error) {
-	m, err := f.ReadAt(b[:n], off)
-	if err != nil {
-		return nil, fmt.Errorf("read back %s at %#x: %d of %d bytes: %w", f.Name(), off, m, n, err)
-	}
-	return b[:m], nil
-}
-
-// hashRange hashes [from, to) of f as read from the medium (first dropping
-// it from the page cache if drop; else the caller did), with up to
-// readAhead-1 chunk reads in flight while the oldest chunk is hashed. It
-// reuses and fills *bufs, so a reader hashing many ranges allocates once.
-func hashRange(ctx context.Context, f *os.File, h io.Writer, from, to int64, drop bool, bufs *[][]byte) error {
-	if to <= from {
-		return nil
-	}
-	if drop {
-		if err := blockdev.DropCache(f, from, to-from); err != nil {
-			return err
-		}
-	}
-	for len(*bufs) < readAhead {
-		*bufs = append(*bufs, make([]byte, readChunk))
-	}
-	free := make(chan []byte, readAhead)
-	for _, b := range *bufs {
-		free <- b
-	}
-	stop := make(chan struct{})
-	pending := make(chan chan chunk, readAhead) // reads in file order
-	go issueReads(ctx, f, from, to, free, pending, stop)
-	var err error
-	for res := range pending { // after a failure, wait out the reads in flight
-		c := <-res
-		if err == nil && c.err != nil {
-			err = c.err
-			close(stop)
-		}
-		if err == nil {
-			h.Write(c.b)
-			free <- c.b[:cap(c.b)]
-		}
-	}
-	return err
-}
-
-// chunk is one read's result.
-type chunk struct {
-	b   []byte
-	err error
-}
-
-// issueReads starts a read of each chunk of [from, to) as soon as a buffer
-// is free and queues its result on pending, in order. It stops at the
-// first failure (queued last) or when stop closes.
-func issueReads(ctx context.Context, f *os.File, from, to int64, free chan []byte, pending chan<- chan chunk, stop <-chan struct{}) {
-	defer close(pending)
-	for off := from; off < to; off += readChunk {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		var b []byte
-		select {
-		case b = <-free:
-		case <-stop:
-			return
-		}
-		res := make(chan chunk, 1)
-		if err := context.Cause(ctx); err != nil {
-			res <- chunk{err: err}
-			pending <- res
-			return
-		}
-		pending <- res
-		go func(off int64) {
-			got, err := readAt(f, b, off, min(readChunk, to-off))
-			res <- chunk{b: got, err: err}
-		}(off)
-	}
 }

@@ -298,7 +298,7 @@ func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
 	if err := s.settle(ctx, n); err != nil {
 		return err
 	}
-	s.rb.close() // what it read is not used
+	s.rb.halt() // what it read is not used
 	return s.verifySHA(ctx, n, sum)
 }
 
@@ -324,7 +324,7 @@ func (s *SlotFile) VerifyWritten(ctx context.Context, n int64, sum []byte) error
 		}
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
-	s.log.Info("slot verified", "slot", s.name, "bytes", n, "by", "crc32c of each block as written")
+	s.log.Info("slot verified", "slot", s.name, "bytes", n, "direct", s.rb.m.direct, "by", "crc32c of each block as written")
 	return nil
 }
 
@@ -355,7 +355,7 @@ func (s *SlotFile) settle(ctx context.Context, n int64) error {
 // verifySHA reads [0, n) back from the medium and compares its SHA-256
 // with sum.
 func (s *SlotFile) verifySHA(ctx context.Context, n int64, sum []byte) error {
-	got, err := sha256Of(ctx, s.f, n)
+	got, err := s.rb.sha256(ctx, n)
 	if err != nil {
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
@@ -363,7 +363,7 @@ func (s *SlotFile) verifySHA(ctx context.Context, n int64, sum []byte) error {
 		return fmt.Errorf("%w: slot %s (%s), %d bytes: got sha256 %s, want %s; the medium may be failing, retry the install",
 			ErrVerify, s.name, s.f.Name(), n, hex.EncodeToString(got), hex.EncodeToString(sum))
 	}
-	s.log.Info("slot verified", "slot", s.name, "bytes", n, "by", "sha256")
+	s.log.Info("slot verified", "slot", s.name, "bytes", n, "direct", s.rb.m.direct, "by", "sha256")
 	return nil
 }
 

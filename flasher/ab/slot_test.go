@@ -74,17 +74,24 @@ func TestLoopDevice(t *testing.T) {
 	if _, err := ab.OpenSlot("B", dev, 1, nil); !errors.Is(err, blockdev.ErrBusy) {
 		t.Errorf("second exclusive open = %v, want ErrBusy", err)
 	}
-	img := image(8, 4<<20)
+	img := image(8, 4<<20+5000) // the last O_DIRECT read is rounded up
 	s.WriteAt(img, 0)
 	sum := sha256.Sum256(img)
+	if err := s.VerifyWritten(context.Background(), int64(len(img)), sum[:]); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Verify(context.Background(), int64(len(img)), sum[:]); err != nil {
 		t.Fatal(err)
+	}
+	wrong := sha256.Sum256(img[1:])
+	if err := s.Verify(context.Background(), int64(len(img)), wrong[:]); !errors.Is(err, ab.ErrVerify) {
+		t.Fatalf("Verify(wrong digest) = %v, want ErrVerify", err)
 	}
 }
 
 // verifiedBy opens a file slot of size bytes that logs to a buffer, and
-// returns a function that gives how the last verify checked it (the "by"
-// of its "slot verified" line).
+// returns a function that gives how the last verify checked it (the
+// "direct" and "by" of its "slot verified" line).
 func verifiedBy(t *testing.T, size int64) (*ab.SlotFile, string, func() string) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "slot")
@@ -98,7 +105,7 @@ func verifiedBy(t *testing.T, size int64) (*ab.SlotFile, string, func() string) 
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, p, func() string {
-		_, by, _ := strings.Cut(logged.String(), "by=")
+		_, by, _ := strings.Cut(logged.String(), "direct=")
 		by, _, _ = strings.Cut(by, "\n")
 		return by
 	}
@@ -107,7 +114,17 @@ func verifiedBy(t *testing.T, size int64) (*ab.SlotFile, string, func() string) 
 // TestVerifyWrittenBlocks: a slot written in order is checked against the
 // CRC of each block as written, most of it read back during the writing,
 // and a byte changed on the medium after the write is named by its block.
+// The read-back reads with O_DIRECT, or through the page cache (dropped
+// first) where O_DIRECT cannot be opened.
 func TestVerifyWrittenBlocks(t *testing.T) {
+	t.Run("O_DIRECT", func(t *testing.T) { verifyWrittenBlocks(t, "true") })
+	t.Run("page cache", func(t *testing.T) {
+		ab.NoDirectReads(t)
+		verifyWrittenBlocks(t, "false")
+	})
+}
+
+func verifyWrittenBlocks(t *testing.T, direct string) {
 	size := int64(ab.SyncEvery + 3<<20 + 5000) // sync steps run, a partial last block
 	for _, tc := range []struct {
 		name    string
@@ -133,8 +150,8 @@ func TestVerifyWrittenBlocks(t *testing.T) {
 			sum := sha256.Sum256(img)
 			err := s.VerifyWritten(context.Background(), size, sum[:])
 			if tc.corrupt < 0 {
-				if err != nil || by() != `"crc32c of each block as written"` {
-					t.Fatalf("VerifyWritten = %v, verified by %s; want nil by the block CRCs", err, by())
+				if want := direct + ` by="crc32c of each block as written"`; err != nil || by() != want {
+					t.Fatalf("VerifyWritten = %v, verified with direct=%s; want nil, direct=%s", err, by(), want)
 				}
 				return
 			}
@@ -188,8 +205,8 @@ func TestVerifyWrittenFallsBack(t *testing.T) {
 			}
 			continue
 		}
-		if err := s.VerifyWritten(context.Background(), size, newSum[:]); err != nil || by() != "sha256" {
-			t.Errorf("VerifyWritten(final digest) = %v by %s, want nil by sha256", err, by())
+		if err := s.VerifyWritten(context.Background(), size, newSum[:]); err != nil || by() != "true by=sha256" {
+			t.Errorf("VerifyWritten(final digest) = %v with direct=%s, want nil with direct=true by=sha256", err, by())
 		}
 	}
 }

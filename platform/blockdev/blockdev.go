@@ -109,6 +109,31 @@ func DropCache(f *os.File, off, n int64) error {
 	return nil
 }
 
+// DirectAlign is the alignment of buffers, offsets and lengths for a file
+// opened by OpenDirect: a multiple of every logical block size.
+const DirectAlign = 4096
+
+// OpenDirect opens the file or device behind f again, for reading with
+// O_DIRECT (straight from the medium: no page cache, no copy through it),
+// through /proc/self/fd so that it is the same inode even if its path
+// changed. It fails where O_DIRECT is not supported (tmpfs) or without
+// /proc; reads must use DirectAlign-aligned buffers, offsets and lengths.
+func OpenDirect(f *os.File) (*os.File, error) {
+	d, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s with O_DIRECT: %w", f.Name(), err)
+	}
+	return d, nil
+}
+
+// AlignedBuffer returns n bytes (n a multiple of DirectAlign) whose start is
+// DirectAlign-aligned, for reads from a file opened by OpenDirect.
+func AlignedBuffer(n int) []byte {
+	b := make([]byte, n+DirectAlign)
+	skip := int(DirectAlign-uintptr(unsafe.Pointer(&b[0]))%DirectAlign) % DirectAlign
+	return b[skip : skip+n : skip+n]
+}
+
 // StartWriteback starts writeback of f's dirty pages in [off, off+n) without
 // waiting (sync_file_range SYNC_FILE_RANGE_WRITE). It keeps dirty memory low
 // during a long write; it does not make data durable (use Fdatasync).

@@ -1,0 +1,15 @@
+package ab
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// NoDirectReads makes the slots opened during t read back through the
+// page cache, as where O_DIRECT cannot be opened.
+func NoDirectReads(t *testing.T) {
+	old := openDirect
+	openDirect = func(*os.File) (*os.File, error) { return nil, errors.New("no O_DIRECT in this test") }
+	t.Cleanup(func() { openDirect = old })
+}

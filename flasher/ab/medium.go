@@ -1,0 +1,146 @@
+package ab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"ota-agent/platform/blockdev"
+)
+
+// Read-back buffers: readAhead buffers of readChunk bytes, one being
+// hashed while the others are being read (1 MiB in all, so peak RSS stays
+// under SPEC §10's 16 MiB).
+const (
+	readChunk = 256 << 10
+	readAhead = 4
+)
+
+// mediumReader reads ranges of a slot back from the medium: through a
+// descriptor opened O_DIRECT where the file supports it (block devices,
+// most file systems), so nothing goes through the page cache; else through
+// the page cache, which forget empties first (tmpfs). It keeps its buffers
+// for every range; one goroutine uses it at a time.
+type mediumReader struct {
+	f      *os.File // the O_DIRECT descriptor, or the slot itself
+	name   string   // the slot's path, for errors
+	direct bool
+	bufs   [][]byte
+}
+
+// openDirect is blockdev.OpenDirect; tests make it fail to take the page
+// cache path.
+var openDirect = blockdev.OpenDirect
+
+func newMediumReader(slot *os.File) *mediumReader {
+	if d, err := openDirect(slot); err == nil {
+		return &mediumReader{f: d, name: slot.Name(), direct: true}
+	}
+	return &mediumReader{f: slot, name: slot.Name()}
+}
+
+// close closes the O_DIRECT descriptor (not the slot).
+func (m *mediumReader) close() {
+	if m.direct {
+		m.f.Close()
+	}
+	m.bufs = nil
+}
+
+// forget makes the next read of [from, to) come from the medium: a no-op
+// with O_DIRECT, else the page cache drops it. Call it once [from, to) is
+// written back.
+func (m *mediumReader) forget(from, to int64) error {
+	if m.direct || to <= from {
+		return nil
+	}
+	return blockdev.DropCache(m.f, from, to-from)
+}
+
+// hash writes [from, to) as read from the medium to h, with up to
+// readAhead-1 chunk reads in flight while the oldest chunk is hashed.
+// O_DIRECT reads start at the aligned offset below from and are rounded up
+// to the alignment; only [from, to) is hashed.
+func (m *mediumReader) hash(ctx context.Context, h io.Writer, from, to int64) error {
+	if to <= from {
+		return nil
+	}
+	for len(m.bufs) < readAhead {
+		m.bufs = append(m.bufs, blockdev.AlignedBuffer(readChunk))
+	}
+	free := make(chan []byte, readAhead)
+	for _, b := range m.bufs {
+		free <- b
+	}
+	stop := make(chan struct{})
+	pending := make(chan chan chunk, readAhead) // reads in file order
+	go m.issueReads(ctx, from, to, free, pending, stop)
+	var err error
+	for res := range pending { // after a failure, wait out the reads in flight
+		c := <-res
+		if err == nil && c.err != nil {
+			err = c.err
+			close(stop)
+		}
+		if err == nil {
+			h.Write(c.b)
+			free <- c.buf
+		}
+	}
+	return err
+}
+
+// chunk is one read's result: b, the part of buf to hash.
+type chunk struct {
+	buf, b []byte
+	err    error
+}
+
+// issueReads starts a read of each chunk of [from, to) as soon as a buffer
+// is free and queues its result on pending, in order. It stops at the
+// first failure (queued last) or when stop closes.
+func (m *mediumReader) issueReads(ctx context.Context, from, to int64, free chan []byte, pending chan<- chan chunk, stop <-chan struct{}) {
+	defer close(pending)
+	start := from
+	if m.direct {
+		start = from &^ (blockdev.DirectAlign - 1)
+	}
+	for off := start; off < to; off += readChunk {
+		var b []byte
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		res := make(chan chunk, 1)
+		if err := context.Cause(ctx); err != nil {
+			res <- chunk{err: err}
+			pending <- res
+			return
+		}
+		pending <- res
+		go func(off int64) {
+			got, err := m.readAt(b, off, max(from-off, 0), min(readChunk, to-off))
+			res <- chunk{buf: b, b: got, err: err}
+		}(off)
+	}
+}
+
+// readAt reads the chunk at off into b and returns its bytes [skip, end):
+// with O_DIRECT it reads end rounded up to the alignment, which may run
+// short at the end of the device.
+func (m *mediumReader) readAt(b []byte, off, skip, end int64) ([]byte, error) {
+	n := end
+	if m.direct {
+		n = (end + blockdev.DirectAlign - 1) &^ (blockdev.DirectAlign - 1)
+	}
+	got, err := m.f.ReadAt(b[:n], off)
+	if int64(got) >= end {
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read back %s at %#x: %d of %d bytes: %w", m.name, off, got, end, err)
+	}
+	return b[skip:end], nil
+}
