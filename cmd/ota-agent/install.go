@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 	"ota-agent/agent/policy"
 	"ota-agent/agent/trust"
 	"ota-agent/transport"
+	"ota-agent/transport/download"
 )
 
 func cmdInstall(ctx context.Context, e *env) error {
@@ -38,7 +35,22 @@ func cmdInstall(ctx context.Context, e *env) error {
 		return usagef("install: --version refused: %s (give a printable version of at most %d characters)", why, policy.MaxVersionLen)
 	}
 	bars := newBars(e)
-	s, err := e.open(openMode{lock: true, api: true, targets: true, progress: bars.progressFunc()})
+	mode := openMode{lock: true, api: true, targets: true, progress: bars.progressFunc()}
+	src, local := args[0], ""
+	if u, perr := url.Parse(src); perr != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		var files *download.LocalFiles
+		defer func() {
+			if files != nil {
+				files.Close()
+			}
+		}()
+		mode.transport = func(cfg *config.Config, next http.RoundTripper) (http.RoundTripper, error) {
+			var err error
+			files, local, err = download.NewLocalFiles(src, cfg.Security.SignatureSuffix, next)
+			return files, err
+		}
+	}
+	s, err := e.open(mode)
 	if err != nil {
 		return err
 	}
@@ -56,20 +68,9 @@ func cmdInstall(ctx context.Context, e *env) error {
 			return usagef("install: --signature: %v", err)
 		}
 	}
-	src := args[0]
-	local := ""
-	if u, perr := url.Parse(src); perr == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		of.URL = src
-	} else {
-		stop, u, err := serveLocal(src, s.cfg.Security.SignatureSuffix)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		of.URL, local = u, u
-		if err := s.reopenLoopback(e, bars); err != nil {
-			return err
-		}
+	of.URL = src
+	if local != "" {
+		of.URL = local
 	}
 	if _, err := s.ag.ResolvePending(ctx); err != nil {
 		return err
@@ -77,7 +78,7 @@ func cmdInstall(ctx context.Context, e *env) error {
 	out := s.ag.Install(ctx, of)
 	bars.finish()
 	s.ag.FlushReports(ctx)
-	if out.Err != nil && local != "" { // name the file, not the loopback URL
+	if out.Err != nil && local != "" { // name the file, not the URL LocalFiles answers
 		out.Err = errors.New(strings.ReplaceAll(out.Err.Error(), local, src))
 	}
 	printOutcomes(e.stdout, s.cfg, []agent.Outcome{out})
@@ -95,55 +96,4 @@ func pickComponent(s *session, name string) (string, error) {
 		return "", usagef("install: %d components configured; name one with --component", len(s.cfg.Components))
 	}
 	return s.cfg.Components[0].Name, nil
-}
-
-// serveLocal serves the file at path on 127.0.0.1 so that a local image
-// takes the same verified download path as a remote one (one code path for
-// digests, staging and slot streaming). stop shuts the server down.
-func serveLocal(path, sigSuffix string) (stop func(), u string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("install: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, "", fmt.Errorf("install: %s is not a regular file", path)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Close()
-		return nil, "", fmt.Errorf("install: serve %s on loopback: %w", path, err)
-	}
-	base := filepath.Base(path)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/" + base:
-			http.ServeContent(w, r, base, fi.ModTime(), f)
-		case "/" + base + sigSuffix: // a signature next to the file
-			http.ServeFile(w, r, path+sigSuffix)
-		default:
-			http.NotFound(w, r)
-		}
-	})}
-	go srv.Serve(ln)
-	return func() { srv.Close(); f.Close() }, "http://" + ln.Addr().String() + "/" + url.PathEscape(base), nil
-}
-
-// reopenLoopback rebuilds the agent with an HTTP client that may fetch the
-// plain-http loopback URL of serveLocal.
-func (s *session) reopenLoopback(e *env, b *bars) error {
-	cfg := *s.cfg
-	cfg.Server.InsecureHTTP = true
-	hc, err := agent.NewHTTPClient(&cfg)
-	if err != nil {
-		return err
-	}
-	targets, err := agent.NewTargets(s.cfg, e.log)
-	if err != nil {
-		return &usageError{err}
-	}
-	api, _ := agent.NewAPI(s.cfg, hc, e.log)
-	s.ag, err = agent.New(agent.Options{Config: s.cfg, Store: s.store, Log: e.log, HTTP: hc, API: api, Targets: targets, Progress: b.progressFunc()})
-	return err
 }

@@ -423,6 +423,13 @@ func TestInstallLocalFile(t *testing.T) {
 	if r := runBin(t, "-c", path, "install", "--component", "nosuch", img); r.code != 2 {
 		t.Errorf("install --component nosuch: exit %d, want 2", r.code)
 	}
+	missing := img + ".gone"
+	if r := runBin(t, "-c", path, "install", "--version", "5.1", missing); r.code != 1 || !strings.Contains(r.stderr, missing) || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("install of a missing file: exit %d, stderr %q; want 1 naming the file", r.code, r.stderr)
+	}
+	if r := runBin(t, "-c", path, "install", "--version", "5.1", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "not a regular file") {
+		t.Errorf("install of a directory: exit %d, stderr %q; want 1, not a regular file", r.code, r.stderr)
+	}
 }
 
 // stopDaemon sends SIGTERM and waits for a clean exit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -31,6 +32,9 @@ type openMode struct {
 	// heartbeat is called every beat while the daemon waits (watchdog).
 	heartbeat func()
 	beat      time.Duration
+	// transport, when set, wraps the HTTP client's transport once the
+	// configuration is loaded (install PATH answers its file's URL).
+	transport func(cfg *config.Config, next http.RoundTripper) (http.RoundTripper, error)
 }
 
 // open loads the configuration and opens the agent as m asks.
@@ -53,6 +57,11 @@ func (e *env) open(m openMode) (*session, error) {
 		Heartbeat: m.heartbeat, HeartbeatEvery: m.beat}
 	if o.HTTP, err = agent.NewHTTPClient(cfg); err != nil {
 		return nil, s.fail(&usageError{fmt.Errorf("server TLS settings: %w", err)})
+	}
+	if m.transport != nil {
+		if o.HTTP.Transport, err = m.transport(cfg, o.HTTP.Transport); err != nil {
+			return nil, s.fail(err)
+		}
 	}
 	if m.api {
 		if o.API, err = agent.NewAPI(cfg, o.HTTP, e.log); err != nil {
