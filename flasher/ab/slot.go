@@ -34,7 +34,7 @@ const (
 // syncStep bytes a step (see startSync) starts on its own goroutine unless
 // one is still running. Each one lets the read-back take what it wrote back
 // to the medium, so the read-back trails the writing closely.
-const syncStep = 8 << 20
+const syncStep = 4 << 20
 
 // pageSize is the unit WriteAt passes straight to the file: a multiple of
 // every logical sector size, so a block device needs no read-modify-write.

@@ -11,7 +11,7 @@
 // fsync) and only after Dest.Sync has made the data up to that offset
 // durable, so a process killed at any instant, or a power cut, loses about
 // max(Options.SyncEvery bytes, Options.MinSyncGap of transfer) plus the
-// pipeline's buffers (a quarter of SyncEvery).
+// pipeline's buffers (half of SyncEvery).
 // Reading, writing, MD5 and SHA-256 run concurrently in a bounded pipeline
 // (pipe.go); each journal holds hash states taken at exactly its offset. A new process continues with "Range: bytes=N-"
 // and "If-Range"; a 200 answer, a different Content-Range total or

@@ -39,11 +39,15 @@ import (
 // maxPipeBufs caps the buffers in flight.
 const maxPipeBufs = 16
 
-// pipeDepth is the number of pooled buffers for a sync interval: a quarter
-// of an interval's worth (the bytes received but not yet journaled stay near
-// one interval), at least two so that reading overlaps writing and hashing.
+// pipeDepth is the number of pooled buffers for a sync interval: half an
+// interval's worth (the bytes received but not yet journaled stay near one
+// interval), at least four. Each buffer passes through the reader, the
+// writer and the hashers in turn, so the pipeline runs at the speed of its
+// slowest stage (the SHA-256 hasher, on a fast medium) only with several
+// buffers in flight: with four, a 256 MiB install from a local file spent
+// 232 ms of its 350 ms of writing waiting for a free buffer.
 func pipeDepth(syncEvery int64) int {
-	return int(min(max(syncEvery/4/bufSize, 2), maxPipeBufs))
+	return int(min(max(syncEvery/2/bufSize, 4), maxPipeBufs))
 }
 
 // chunk is one pooled buffer in flight.

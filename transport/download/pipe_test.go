@@ -82,13 +82,13 @@ func checkNoPipe(t *testing.T) {
 	}
 }
 
-// TestPipeDepth checks the pool bounds: two buffers at least, a quarter of a
+// TestPipeDepth checks the pool bounds: four buffers at least, half of a
 // sync interval otherwise, never more than maxPipeBufs.
 func TestPipeDepth(t *testing.T) {
 	for _, tt := range []struct {
 		sync int64
 		want int
-	}{{1, 2}, {bufSize, 2}, {1 << 20, 2}, {DefaultSyncEvery, 4}, {16 << 20, 16}, {1 << 30, maxPipeBufs}} {
+	}{{1, 4}, {bufSize, 4}, {1 << 20, 4}, {DefaultSyncEvery, 8}, {16 << 20, 16}, {1 << 30, maxPipeBufs}} {
 		if got := pipeDepth(tt.sync); got != tt.want {
 			t.Errorf("pipeDepth(%d) = %d, want %d", tt.sync, got, tt.want)
 		}
