@@ -120,7 +120,7 @@ func NewTargets(cfg *config.Config, log *slog.Logger) (Targets, error) {
 			}
 			tg, err := ab.New(ab.Config{Slots: a.Slots, Bootloader: a.Bootloader, EnvConfig: a.EnvConfig, GrubEnv: a.GrubEnv,
 				Scheme: a.Scheme, Attempts: a.Attempts, CmdlineFile: a.CmdlineFile, Log: log,
-				GrubenvLayout: a.GrubLayout, Partitions: a.Partitions, LockFile: a.LockFile})
+				GrubenvLayout: a.GrubLayout, Partitions: a.Partitions, LockFile: a.LockFile, SkipUnchanged: a.SkipUnchanged})
 			if err != nil {
 				return t, fmt.Errorf("component %s: %w", c.Name, err)
 			}

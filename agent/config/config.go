@@ -202,4 +202,7 @@ type AB struct {
 	// LockFile is the U-Boot environment's flock, shared with fw_printenv
 	// and fw_setenv; "" = /var/lock/fw_printenv.lock (libubootenv's).
 	LockFile string `toml:"lock_file"`
+	// SkipUnchanged leaves alone the blocks of the inactive slot that
+	// already hold the new image's bytes (compared with O_DIRECT reads).
+	SkipUnchanged bool `toml:"skip_unchanged"`
 }

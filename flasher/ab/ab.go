@@ -58,6 +58,9 @@ type Config struct {
 	// {"A": 2, "B": 3}; nil derives them from the slot devices
 	// (PartitionOf).
 	Partitions map[string]int
+	// SkipUnchanged: blocks the inactive slot already holds are not
+	// written (SlotFile.SkipUnchanged).
+	SkipUnchanged bool
 }
 
 // Target is an A/B root filesystem; it implements flasher.ABTarget. It is

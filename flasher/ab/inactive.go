@@ -35,6 +35,9 @@ func (t *Target) OpenInactive(ctx context.Context, size int64) (flasher.Slot, er
 	if err != nil {
 		return nil, err
 	}
+	if t.cfg.SkipUnchanged && !s.SkipUnchanged() {
+		t.log.Warn("ab.skip_unchanged is set but slot "+name+" cannot be read with O_DIRECT; every block is written", "device", path)
+	}
 	t.log.Info("slot opened", "slot", name, "device", path, "bytes", size, "from", booted)
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"ota-agent/platform/blockdev"
 )
@@ -27,6 +28,7 @@ type mediumReader struct {
 	name   string   // the slot's path, for errors
 	direct bool
 	bufs   [][]byte
+	read   atomic.Int64 // bytes read back
 }
 
 // openDirect is blockdev.OpenDirect; tests make it fail to take the page
@@ -136,6 +138,7 @@ func (m *mediumReader) readAt(b []byte, off, skip, end int64) ([]byte, error) {
 		n = (end + blockdev.DirectAlign - 1) &^ (blockdev.DirectAlign - 1)
 	}
 	got, err := m.f.ReadAt(b[:n], off)
+	m.read.Add(int64(got))
 	if int64(got) >= end {
 		err = nil
 	}

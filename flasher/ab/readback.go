@@ -27,7 +27,11 @@ type readback struct {
 	rsum blockCRCs     // [0, end) as read back (the reader's goroutine only)
 	kick chan struct{} // durable advanced or finish was called
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// keptCRC[i] is 1<<32 | the CRC of block i when the writer found the
+	// slot already held it (SkipUnchanged): the reader takes the CRC
+	// instead of reading the block again.
+	keptCRC []uint64
 	prefix  int64 // [0, prefix) has been written, in order
 	durable int64 // [0, durable) is written back and out of the page cache
 	end     int64 // [0, end) has been read back or is being read
@@ -57,6 +61,60 @@ func (r *readback) wrote(b []byte, off int64) {
 	if next {
 		r.wsum.Write(b)
 	}
+}
+
+// kept records that the slot already held blk at off (a whole aligned
+// block), compared with what was read from the medium: it counts as
+// written, and as read back once the reader reaches it.
+func (r *readback) kept(blk []byte, off int64) {
+	c := blockCRC(blk)
+	r.mu.Lock()
+	next := off == r.prefix
+	if off < r.prefix {
+		r.broken = true
+	}
+	if next {
+		r.prefix += int64(len(blk))
+		i := int(off / crcBlock)
+		for len(r.keptCRC) <= i {
+			r.keptCRC = append(r.keptCRC, 0)
+		}
+		r.keptCRC[i] = 1<<32 | uint64(c)
+	}
+	r.mu.Unlock()
+	if next {
+		r.wsum.Write(blk)
+	}
+}
+
+// keptBlock returns the first block in [from, to) the writer kept, and
+// its CRC; ok is false if there is none.
+func (r *readback) keptBlock(from, to int64) (at int64, crc uint32, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := (from + crcBlock - 1) / crcBlock; (i+1)*crcBlock <= to && i < int64(len(r.keptCRC)); i++ {
+		if r.keptCRC[i] != 0 {
+			return i * crcBlock, uint32(r.keptCRC[i]), true
+		}
+	}
+	return 0, 0, false
+}
+
+// readRange takes the CRCs of [from, to) as read back into rsum, reading
+// the medium except for the blocks the writer kept.
+func (r *readback) readRange(ctx context.Context, from, to int64) error {
+	for from < to {
+		at, crc, ok := r.keptBlock(from, to)
+		if !ok {
+			return r.m.hash(ctx, &r.rsum, from, to)
+		}
+		if err := r.m.hash(ctx, &r.rsum, from, at); err != nil {
+			return err
+		}
+		r.rsum.sums = append(r.rsum.sums, crc) // at is block-aligned: rsum is at a block boundary
+		from = at + crcBlock
+	}
+	return nil
 }
 
 // written returns the end of the written prefix.
@@ -114,7 +172,7 @@ func (r *readback) run(ctx context.Context) {
 			return
 		}
 		if to > from { // durableTo had the page cache forget the range
-			if err := r.m.hash(ctx, &r.rsum, from, to); err != nil {
+			if err := r.readRange(ctx, from, to); err != nil {
 				r.setBroken()
 				return
 			}

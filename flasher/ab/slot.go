@@ -67,6 +67,7 @@ type SlotFile struct {
 	syncing chan error
 	syncErr error
 	rb      *readback
+	skip    *unchanged // nil: every block is written
 	log     *slog.Logger
 }
 
@@ -172,10 +173,71 @@ func (s *SlotFile) flush() error {
 	return s.maybeSync()
 }
 
-// writeOut writes b at off and starts the writeback of each ChunkSize of
+// SkipUnchanged makes the slot leave alone the blocks that already hold
+// the bytes to be written (see unchanged.go). It needs O_DIRECT reads and
+// reports whether they are available; call it before the first write.
+func (s *SlotFile) SkipUnchanged() bool {
+	if s.rb.m.direct {
+		s.skip = newUnchanged(s.rb.m, s.size)
+	}
+	return s.skip != nil
+}
+
+// ReadBack returns the bytes read back from the medium so far.
+func (s *SlotFile) ReadBack() int64 { return s.rb.m.read.Load() }
+
+// Unchanged returns, with SkipUnchanged, the bytes not written because the
+// slot held them and the bytes read to find out.
+func (s *SlotFile) Unchanged() (skipped, probed int64) {
+	if s.skip == nil {
+		return 0, 0
+	}
+	return s.skip.skipped, s.skip.probed
+}
+
+// writeOut writes b at off, or with SkipUnchanged the blocks of it the
+// slot does not already hold.
+func (s *SlotFile) writeOut(b []byte, off int64) error {
+	if s.skip == nil {
+		return s.put(b, off)
+	}
+	for len(b) > 0 {
+		n := len(b)
+		if off%crcBlock == 0 && n >= crcBlock {
+			n = crcBlock
+			if s.skip.same(b[:n], off) {
+				s.keep(b[:n], off)
+				b, off = b[n:], off+int64(n)
+				continue
+			}
+		} else if r := int(crcBlock - off%crcBlock); r < n {
+			n = r // up to the next block boundary
+		}
+		if err := s.put(b[:n], off); err != nil {
+			return err
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+// keep records a block the slot already holds at off as written: in
+// order, and read back (it was just read from the medium).
+func (s *SlotFile) keep(blk []byte, off int64) {
+	if off != s.kickTo {
+		s.odd = true
+	}
+	if s.kickTo > s.kickFrom {
+		_ = blockdev.StartWriteback(s.f, s.kickFrom, s.kickTo-s.kickFrom)
+	}
+	s.kickFrom, s.kickTo = off+int64(len(blk)), off+int64(len(blk))
+	s.rb.kept(blk, off)
+}
+
+// put writes b at off and starts the writeback of each ChunkSize of
 // sequential writing (sync_file_range: a hint, fdatasync does the real
 // work), so the medium is kept busy without waiting.
-func (s *SlotFile) writeOut(b []byte, off int64) error {
+func (s *SlotFile) put(b []byte, off int64) error {
 	if _, err := s.f.WriteAt(b, off); err != nil {
 		return fmt.Errorf("write slot %s (%s) at %#x: %w", s.name, s.f.Name(), off, err)
 	}
@@ -324,7 +386,8 @@ func (s *SlotFile) VerifyWritten(ctx context.Context, n int64, sum []byte) error
 		}
 		return fmt.Errorf("verify slot %s: %w", s.name, err)
 	}
-	s.log.Info("slot verified", "slot", s.name, "bytes", n, "direct", s.rb.m.direct, "by", "crc32c of each block as written")
+	kept, _ := s.Unchanged()
+	s.log.Info("slot verified", "slot", s.name, "bytes", n, "unchanged", kept, "direct", s.rb.m.direct, "by", "crc32c of each block as written")
 	return nil
 }
 

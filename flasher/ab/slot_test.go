@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,6 +210,68 @@ func TestVerifyWrittenFallsBack(t *testing.T) {
 			t.Errorf("VerifyWritten(final digest) = %v with direct=%s, want nil with direct=true by=sha256", err, by())
 		}
 	}
+}
+
+// TestSkipUnchanged writes an image over a slot holding one that differs in
+// a few blocks: the equal blocks are not written (compared with the slot
+// read with O_DIRECT), probing pauses 8 MiB after four differing blocks in
+// a row, and the slot ends up holding the new image, verified. A wholly new
+// image costs two probe windows.
+func TestSkipUnchanged(t *testing.T) {
+	const block = 256 << 10
+	size := int64(80*block + 5000)
+	old := image(21, int(size))
+	changed := slices.Clone(old)
+	changed[3*block+7] ^= 1                      // block 3
+	for i := 40 * block; i < 48*block; i += 99 { // blocks 40-47
+		changed[i] ^= 0xff
+	}
+	changed[size-1] ^= 1 // the partial last block
+	for _, tc := range []struct {
+		name            string
+		img             []byte
+		skipped, probed int64
+	}{
+		// equal: 0-2, 4-39 (then 40-43 differ: pause to block 76), 76-79
+		{"a few blocks changed", changed, 43 * block, (3 + 1 + 36 + 4 + 4) * block},
+		{"all new", image(22, int(size)), 0, 2 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, p, by := verifiedBy(t, size)
+			if err := os.WriteFile(p, old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if !s.SkipUnchanged() {
+				t.Fatal("SkipUnchanged = false on a file that takes O_DIRECT")
+			}
+			for off := int64(0); off < size; off += block {
+				if _, err := s.WriteAt(tc.img[off:min(off+block, size)], off); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum := sha256.Sum256(tc.img)
+			if err := s.VerifyWritten(context.Background(), size, sum[:]); err != nil || !strings.Contains(by(), "crc32c") {
+				t.Fatalf("VerifyWritten = %v (%s)", err, by())
+			}
+			skipped, probed := s.Unchanged()
+			if skipped != tc.skipped || probed != tc.probed {
+				t.Errorf("Unchanged = %d skipped, %d probed; want %d, %d", skipped/block, probed/block, tc.skipped/block, tc.probed/block)
+			}
+			if rb, want := s.ReadBack(), size-tc.skipped; rb < want || rb > want+4096 {
+				t.Errorf("read back %d bytes, want the %d written (kept blocks were read when compared)", rb, want)
+			}
+			if got, _ := os.ReadFile(p); !bytes.Equal(got, tc.img) {
+				t.Error("slot differs from the image")
+			}
+		})
+	}
+	t.Run("no O_DIRECT", func(t *testing.T) {
+		ab.NoDirectReads(t)
+		s, _, _ := verifiedBy(t, size)
+		if s.SkipUnchanged() {
+			t.Error("SkipUnchanged = true without O_DIRECT reads (it would compare with the page cache)")
+		}
+	})
 }
 
 // newFileSlot makes a sparse file slot of size bytes and opens it.

@@ -32,7 +32,7 @@ SIZE_MB=${SIZE_MB:-256}
 SLOT_MB=${SLOT_MB:-320}
 W=${W:-/var/tmp/ota-bench-peers}
 OUT=${OUT:-$(dirname "$AGENT")/bench-peers}
-ROWS=${ROWS:-"dd curl-dd ota-agent ota-agent-url mender mender-url rauc rauc-url swupdate swupdate-url"}
+ROWS=${ROWS:-"dd curl-dd ota-agent ota-agent-url mender mender-url rauc rauc-url swupdate swupdate-url dd-near ota-agent-near ota-agent-skip-near ota-agent-skip"}
 export AGENT N WARMUP SIZE_MB SLOT_MB W OUT ROWS HERE
 
 # ---------------------------------------------------------------------------------------------------
@@ -63,6 +63,20 @@ build_image() {
 	E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -L rootfs -d "$tree" "$img.tmp" "${SIZE_MB}M"
 	mv "$img.tmp" "$img"
 	rm -rf "$tree"
+}
+
+# build_near: the image with 1 MiB changed every 32 MiB (8 of 256 MiB): the slot a "-near" row starts from,
+# a mostly unchanged image (for ab.skip_unchanged).
+build_near() {
+	local near="$W/img/rootfs-near.ext4" i
+	[ -s "$near" ] && return
+	log "building $near"
+	cp "$IMG" "$near.tmp"
+	for i in $(seq 0 $((SIZE_MB / 32 - 1))); do
+		head -c "$MiB" /dev/zero | openssl enc -aes-128-ctr -nosalt -pass "pass:ota-bench-near-$i" -pbkdf2 2>/dev/null |
+			dd of="$near.tmp" bs=1M seek=$((i * 32 + 5)) conv=notrunc status=none
+	done
+	mv "$near.tmp" "$near"
 }
 
 build_keys_env() {
@@ -145,6 +159,7 @@ setup() {
 	IMG="$W/www/rootfs.ext4"
 	build_image "$IMG" v2
 	build_image "$W/img/rootfs-v1.ext4" v1
+	build_near
 	build_keys_env
 	build_slots
 	build_mender
@@ -163,6 +178,7 @@ fi
 # ---------------------------------------------------------------------------------------------------
 IMG="$W/www/rootfs.ext4"
 IMG_OLD="$W/img/rootfs-v1.ext4"
+IMG_NEAR="$W/img/rootfs-near.ext4"
 IMG_BYTES=$(stat -c %s "$IMG")
 SHA=$(sha256sum <"$IMG" | cut -d' ' -f1)
 FWCFG="$W/env/fw_env.config"
@@ -289,6 +305,7 @@ cmdline_file = "$W/agent/cmdline"
 reboot = []
 health = []
 EOF
+	sed 's/^\[component.ab\]$/&\nskip_unchanged = true/' "$W/agent/agent.toml" >"$W/agent/agent-skip.toml"
 }
 
 wait_for() { local i; for i in $(seq 200); do eval "$1" && return 0; sleep 0.025; done; return 1; }
@@ -316,9 +333,12 @@ rauc_stop() {
 	RAUC_PID=""
 }
 
-# reset: slot B back to the previous release (O_DIRECT, nothing cached or dirty), env pristine, tool state gone
+# reset ROW: slot B back to the previous release (O_DIRECT, nothing cached or dirty), or for a "-near" row to
+# the mostly unchanged image; env pristine, tool state gone
 reset_all() {
-	dd if="$IMG_OLD" of="$LOOPB" bs=1M oflag=direct conv=fsync status=none
+	local from="$IMG_OLD"
+	case $1 in *-near) from="$IMG_NEAR" ;; esac
+	dd if="$from" of="$LOOPB" bs=1M oflag=direct conv=fsync status=none
 	blockdev --flushbufs "$LOOPB"
 	cp "$W/env/uboot.env.pristine" "$W/env/uboot.env"; sync "$W/env/uboot.env"
 	rm -rf "$W/agent/state" "$W/mender/data" "$W/swupdate/tmp"
@@ -331,11 +351,13 @@ row_cmd() {
 	local M=(chroot "$MROOT" /usr/bin/mender -c "$W/mender/mender.conf" -d "$W/mender/data" --no-syslog)
 	local S=(env TMPDIR="$W/swupdate/tmp" swupdate -k "$W/keys/cert.pem" -H bench-board:1.0 -B uboot -e stable,main)
 	local A=("$AGENT" -c "$W/agent/agent.toml" install --component rootfs --version "bench-$RANDOM" --sha256 "$SHA")
+	local AS=("$AGENT" -c "$W/agent/agent-skip.toml" install --component rootfs --version "bench-$RANDOM" --sha256 "$SHA")
 	case $1 in
-	dd) CMD=(dd if="$IMG" of="$LOOPB" bs=1M conv=fsync status=none) ;;
+	dd | dd-near) CMD=(dd if="$IMG" of="$LOOPB" bs=1M conv=fsync status=none) ;;
 	curl-dd) CMD=(sh -c 'curl -sS --fail "$1" | dd of="$2" bs=1M iflag=fullblock conv=fsync status=none' - \
 		"$URL/rootfs.ext4" "$LOOPB") ;;
-	ota-agent) CMD=("${A[@]}" "$IMG") ;;
+	ota-agent | ota-agent-near) CMD=("${A[@]}" "$IMG") ;;
+	ota-agent-skip | ota-agent-skip-near) CMD=("${AS[@]}" "$IMG") ;;
 	ota-agent-url) CMD=("${A[@]}" "$URL/rootfs.ext4") ;;
 	mender) CMD=("${M[@]}" install "$W/www/rootfs.mender") ;;
 	mender-url) CMD=("${M[@]}" install "$URL/rootfs.mender") ;;
@@ -372,7 +394,7 @@ check_env() {
 run_one() {
 	local row=$1 run=$2 t0 t1 rc=0 rss svc=0 ok=1 note="" src=file
 	case $row in *-url | curl-dd) src=http ;; esac
-	reset_all
+	reset_all "$row"
 	row_cmd "$row"
 	case $row in rauc*) rauc_start ;; esac
 	t0=$(date +%s%N)

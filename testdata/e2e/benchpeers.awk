@@ -28,7 +28,7 @@ function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 END {
 	printf "bench-peers: %.0f MiB ext4 into slot B (loop, --direct-io=on), %s\n", bytes / 1048576, meta
 	printf "%s\n", versions
-	printf "%-14s %-5s %5s %8s %7s %7s %6s %9s %6s %8s\n", "row", "from", "ok/n", "median s", "min s", "max s", "MiB/s", "RSS MiB", "×dd", "×curl|dd"
+	printf "%-19s %-5s %5s %8s %7s %7s %6s %9s %6s %8s\n", "row", "from", "ok/n", "median s", "min s", "max s", "MiB/s", "RSS MiB", "×dd", "×curl|dd"
 	m = split(order, rows, " ")
 	for (r = 1; r <= m; r++) if (n[rows[r]]) med[rows[r]] = median(rows[r], n[rows[r]])
 	printf "{\"meta\": \"%s\", \"versions\": \"%s\", \"image_bytes\": %d, \"rows\": [", meta, versions, bytes > json
@@ -40,7 +40,7 @@ END {
 		rs = sprintf("%.1f", rss[row] / 1024)
 		if (svc[row]) rs = rs sprintf(" (svc %.0f)", svc[row] / 1024)
 		hd = src[row] == "http" ? ratio(med[row], med["curl-dd"]) : "-"
-		printf "%-14s %-5s %2d/%-2d %8.3f %7.3f %7.3f %6.0f %9s %6s %8s\n", row, src[row], ok[row], n[row], med[row],
+		printf "%-19s %-5s %2d/%-2d %8.3f %7.3f %7.3f %6.0f %9s %6s %8s\n", row, src[row], ok[row], n[row], med[row],
 			wall[row, 1], wall[row, n[row]], mb, rs, ratio(med[row], med["dd"]), hd
 		rd = med["dd"] > 0 ? sprintf("%.3f", med[row] / med["dd"]) : "null"
 		printf "%s\n  {\"row\": \"%s\", \"source\": \"%s\", \"ok\": %d, \"n\": %d, \"median_s\": %s, \"min_s\": %s, \"max_s\": %s, \"mib_s\": %.1f, \"peak_rss_kib\": %d, \"service_hwm_kib\": %d, \"ratio_dd\": %s, \"note\": \"%s\"}", \
