@@ -86,3 +86,35 @@ func scenarioNamed(name string) (scenario, bool) {
 	}
 	return scenario{}, false
 }
+
+// TestBoardLock: a second holder of the board's lock waits until the first
+// lets go (flock locks open files, so two in one process exclude each other).
+func TestBoardLock(t *testing.T) {
+	b := &board{dir: t.TempDir()}
+	first, err := b.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		second, err := b.lock()
+		if err == nil {
+			second.Close()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second lock taken while the first is held (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("second lock after the first's release: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("second lock not taken within a minute of the first's release")
+	}
+}
