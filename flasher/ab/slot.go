@@ -72,7 +72,7 @@ type SlotFile struct {
 	// the whole slot, so Close need not make the device flush its cache
 	// once more (on a virtio disk that costs 10-20 ms).
 	synced bool
-	log     *slog.Logger
+	log    *slog.Logger
 }
 
 var _ flasher.Slot = (*SlotFile)(nil)
