@@ -243,6 +243,9 @@ func (s *SlotFile) keep(blk []byte, off int64) {
 // work), so the medium is kept busy without waiting.
 func (s *SlotFile) put(b []byte, off int64) error {
 	s.synced = false
+	if s.skip != nil {
+		s.skip.wrote(off, int64(len(b)))
+	}
 	if _, err := s.f.WriteAt(b, off); err != nil {
 		return fmt.Errorf("write slot %s (%s) at %#x: %w", s.name, s.f.Name(), off, err)
 	}
@@ -441,6 +444,9 @@ func (s *SlotFile) verifySHA(ctx context.Context, n int64, sum []byte) error {
 func (s *SlotFile) Close() error {
 	err := s.flush()
 	err = errors.Join(err, s.waitSync())
+	if s.skip != nil {
+		s.skip.close()
+	}
 	s.rb.close()
 	if err == nil && !s.synced {
 		err = s.f.Sync()

@@ -265,6 +265,31 @@ func TestSkipUnchanged(t *testing.T) {
 			}
 		})
 	}
+	t.Run("rewritten back", func(t *testing.T) {
+		// block 0 written with new bytes, then with the old ones again (a
+		// resume rewrites): the window read before the first write still
+		// holds the old bytes, the slot does not, so the rewrite is written.
+		s, p, _ := verifiedBy(t, size)
+		if err := os.WriteFile(p, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.SkipUnchanged()
+		if _, err := s.WriteAt(changed[:block], 0); err != nil { // equal: kept
+			t.Fatal(err)
+		}
+		other := image(23, block)
+		for _, b := range [][]byte{other, old[:block]} {
+			if _, err := s.WriteAt(b, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(p); !bytes.Equal(got[:block], old[:block]) {
+			t.Error("block 0 holds the bytes written before the rewrite: the rewrite was skipped against a stale window")
+		}
+	})
 	t.Run("no O_DIRECT", func(t *testing.T) {
 		ab.NoDirectReads(t)
 		s, _, _ := verifiedBy(t, size)
