@@ -13,3 +13,10 @@ func NoDirectReads(t *testing.T) {
 	openDirect = func(*os.File) (*os.File, error) { return nil, errors.New("no O_DIRECT in this test") }
 	t.Cleanup(func() { openDirect = old })
 }
+
+// DirectFiles makes the regular-file slots opened during t read back with
+// O_DIRECT, as block devices are.
+func DirectFiles(t *testing.T) {
+	directFiles = true
+	t.Cleanup(func() { directFiles = false })
+}

@@ -18,10 +18,10 @@ const (
 	readAhead = 4
 )
 
-// mediumReader reads ranges of a slot back from the medium: through a
-// descriptor opened O_DIRECT where the file supports it (block devices,
-// most file systems), so nothing goes through the page cache; else through
-// the page cache, which forget empties first (tmpfs). It keeps its buffers
+// mediumReader reads ranges of a slot back from the medium: a block device
+// through a descriptor opened O_DIRECT, so nothing goes through the page
+// cache; a regular file (or a device that refuses O_DIRECT) through the
+// page cache, which forget empties first. It keeps its buffers
 // for every range; one goroutine uses it at a time.
 type mediumReader struct {
 	f      *os.File // the O_DIRECT descriptor, or the slot itself
@@ -36,9 +36,17 @@ type mediumReader struct {
 // cache path.
 var openDirect = blockdev.OpenDirect
 
+// directFiles makes regular files read back with O_DIRECT too (tests).
+// Otherwise only block devices are: on a regular file (ext4) O_DIRECT
+// reads and buffered writes take the inode lock in turn, and a 256 MiB
+// slot file took 0.68 s to write and read back instead of 0.29 s.
+var directFiles = false
+
 func newMediumReader(slot *os.File) *mediumReader {
-	if d, err := openDirect(slot); err == nil {
-		return &mediumReader{f: d, slot: slot, name: slot.Name(), direct: true}
+	if fi, err := slot.Stat(); err == nil && (fi.Mode()&os.ModeDevice != 0 || directFiles) {
+		if d, err := openDirect(slot); err == nil {
+			return &mediumReader{f: d, slot: slot, name: slot.Name(), direct: true}
+		}
 	}
 	return &mediumReader{f: slot, slot: slot, name: slot.Name()}
 }

@@ -64,7 +64,8 @@ func TestLoopDevice(t *testing.T) {
 	}
 	dev := strings.TrimSpace(string(out))
 	t.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })
-	s, err := ab.OpenSlot("B", dev, 4<<20, nil)
+	var logged bytes.Buffer
+	s, err := ab.OpenSlot("B", dev, 4<<20, slog.New(slog.NewTextHandler(&logged, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +81,9 @@ func TestLoopDevice(t *testing.T) {
 	sum := sha256.Sum256(img)
 	if err := s.VerifyWritten(context.Background(), int64(len(img)), sum[:]); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "direct=true") {
+		t.Errorf("a block device was not read back with O_DIRECT: %s", logged.String())
 	}
 	if err := s.Verify(context.Background(), int64(len(img)), sum[:]); err != nil {
 		t.Fatal(err)
@@ -118,11 +122,16 @@ func verifiedBy(t *testing.T, size int64) (*ab.SlotFile, string, func() string) 
 // The read-back reads with O_DIRECT, or through the page cache (dropped
 // first) where O_DIRECT cannot be opened.
 func TestVerifyWrittenBlocks(t *testing.T) {
-	t.Run("O_DIRECT", func(t *testing.T) { verifyWrittenBlocks(t, "true") })
+	t.Run("O_DIRECT", func(t *testing.T) {
+		ab.DirectFiles(t)
+		verifyWrittenBlocks(t, "true")
+	})
 	t.Run("page cache", func(t *testing.T) {
+		ab.DirectFiles(t)
 		ab.NoDirectReads(t)
 		verifyWrittenBlocks(t, "false")
 	})
+	t.Run("a regular file", func(t *testing.T) { verifyWrittenBlocks(t, "false") })
 }
 
 func verifyWrittenBlocks(t *testing.T, direct string) {
@@ -187,6 +196,7 @@ func corruptByte(t *testing.T, p string, off int64) {
 // does) is read back in full against the SHA-256, so a digest of the bytes
 // before the rewrite fails.
 func TestVerifyWrittenFallsBack(t *testing.T) {
+	ab.DirectFiles(t)
 	size := int64(ab.SyncEvery + 3<<20)
 	for _, final := range []bool{false, true} {
 		s, _, by := verifiedBy(t, size)
@@ -218,6 +228,7 @@ func TestVerifyWrittenFallsBack(t *testing.T) {
 // a row, and the slot ends up holding the new image, verified. A wholly new
 // image costs two probe windows.
 func TestSkipUnchanged(t *testing.T) {
+	ab.DirectFiles(t)
 	const block = 256 << 10
 	size := int64(80*block + 5000)
 	old := image(21, int(size))
@@ -242,7 +253,7 @@ func TestSkipUnchanged(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !s.SkipUnchanged() {
-				t.Fatal("SkipUnchanged = false on a file that takes O_DIRECT")
+				t.Fatal("SkipUnchanged = false on a slot read with O_DIRECT")
 			}
 			for off := int64(0); off < size; off += block {
 				if _, err := s.WriteAt(tc.img[off:min(off+block, size)], off); err != nil {
