@@ -20,3 +20,11 @@ func DirectFiles(t *testing.T) {
 	directFiles = true
 	t.Cleanup(func() { directFiles = false })
 }
+
+// WindowsMade returns the probe window buffers s allocated.
+func WindowsMade(s *SlotFile) int {
+	if s.skip == nil {
+		return 0
+	}
+	return s.skip.made
+}

@@ -29,7 +29,8 @@ type unchanged struct {
 	size     int64         // the slot's size
 	cur      *window       // the slot's bytes being compared (nil: none)
 	next     *window       // the window being read ahead (nil: none)
-	spare    []byte        // a free window buffer
+	spares   [][]byte      // free window buffers (two are ever made)
+	made     int           // window buffers allocated
 	misses   int
 	pause    int64
 	resumeAt int64 // no probing below this offset
@@ -79,7 +80,7 @@ func (u *unchanged) same(blk []byte, off int64) bool {
 // that one, else one read now. The previous window's buffer is reused.
 func (u *unchanged) take(off int64) *window {
 	if u.cur != nil {
-		u.spare, u.cur = u.cur.buf, nil
+		u.spares, u.cur = append(u.spares, u.cur.buf), nil
 	}
 	if w := u.next; w != nil {
 		u.next = nil
@@ -87,7 +88,7 @@ func (u *unchanged) take(off int64) *window {
 		if w.off == off && w.err == nil {
 			return w
 		}
-		u.spare = w.buf
+		u.spares = append(u.spares, w.buf)
 	}
 	w := u.readAhead(off)
 	if w != nil {
@@ -103,9 +104,11 @@ func (u *unchanged) readAhead(off int64) *window {
 	if n < crcBlock {
 		return nil
 	}
-	buf := u.spare
-	if u.spare = nil; buf == nil {
-		buf = blockdev.AlignedBuffer(probeWindow)
+	var buf []byte
+	if k := len(u.spares); k > 0 {
+		buf, u.spares = u.spares[k-1], u.spares[:k-1]
+	} else {
+		buf, u.made = blockdev.AlignedBuffer(probeWindow), u.made+1
 	}
 	w := &window{off: off, validFrom: off, buf: buf, done: make(chan struct{})}
 	u.probed += n
