@@ -6,6 +6,8 @@
 #   N=3 WARMUP=1 SIZE_MB=256 W=/var/tmp/ota-bench-peers testdata/e2e/bench-peers.sh bin/ota-agent
 #   ROWS="dd ota-agent" ...          # a subset, in this order
 #
+# dd-readback is dd followed by reading the slot back with O_DIRECT (not compared): the I/O that any install
+# which reads every byte back from the medium cannot avoid, done one after the other.
 # Every row writes one ext4 image of SIZE_MB MiB into slot B (a loop device with --direct-io=on), from a
 # file and from a loopback HTTP server. Before each run the slot is put back to the previous release
 # (written O_DIRECT) and the U-Boot env to its pristine copy; after it the slot content is compared with
@@ -32,7 +34,7 @@ SIZE_MB=${SIZE_MB:-256}
 SLOT_MB=${SLOT_MB:-320}
 W=${W:-/var/tmp/ota-bench-peers}
 OUT=${OUT:-$(dirname "$AGENT")/bench-peers}
-ROWS=${ROWS:-"dd curl-dd ota-agent ota-agent-url mender mender-url rauc rauc-url swupdate swupdate-url dd-near ota-agent-near ota-agent-skip-near ota-agent-skip"}
+ROWS=${ROWS:-"dd dd-readback curl-dd ota-agent ota-agent-url mender mender-url rauc rauc-url swupdate swupdate-url dd-near ota-agent-near ota-agent-skip-near ota-agent-skip"}
 export AGENT N WARMUP SIZE_MB SLOT_MB W OUT ROWS HERE
 
 # ---------------------------------------------------------------------------------------------------
@@ -354,6 +356,8 @@ row_cmd() {
 	local AS=("$AGENT" -c "$W/agent/agent-skip.toml" install --component rootfs --version "bench-$RANDOM" --sha256 "$SHA")
 	case $1 in
 	dd | dd-near) CMD=(dd if="$IMG" of="$LOOPB" bs=1M conv=fsync status=none) ;;
+	dd-readback) CMD=(sh -c 'dd if="$1" of="$2" bs=1M conv=fsync status=none &&
+		dd if="$2" of=/dev/null bs=4M count="$3" iflag=direct,count_bytes status=none' - "$IMG" "$LOOPB" "$IMG_BYTES") ;;
 	curl-dd) CMD=(sh -c 'curl -sS --fail "$1" | dd of="$2" bs=1M iflag=fullblock conv=fsync status=none' - \
 		"$URL/rootfs.ext4" "$LOOPB") ;;
 	ota-agent | ota-agent-near) CMD=("${A[@]}" "$IMG") ;;
