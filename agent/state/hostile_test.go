@@ -1,50 +1,16 @@
 package state_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"ota-agent/agent/state"
 	"ota-agent/internal/peertest"
+	"ota-agent/platform/safefile/safefiletest"
 )
-
-// victim is a file a planted link points at; check fails the test when its
-// bytes or mtime changed.
-type victim struct {
-	path  string
-	data  []byte
-	mtime time.Time
-}
-
-// plantVictim writes a victim file, outside any state directory, with an
-// mtime in the past so that a write keeping the bytes still shows.
-func plantVictim(t *testing.T) victim {
-	t.Helper()
-	v := victim{path: filepath.Join(t.TempDir(), "victim"), data: []byte("root:secret:19000::::::\n"), mtime: time.Unix(1600000000, 0)}
-	if err := os.WriteFile(v.path, v.data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func (v victim) check(t *testing.T) {
-	t.Helper()
-	b, err := os.ReadFile(v.path)
-	if err != nil || !bytes.Equal(b, v.data) {
-		t.Errorf("victim %s = %q, %v; want it unchanged (%q)", v.path, b, err, v.data)
-	}
-	if fi, err := os.Stat(v.path); err != nil || !fi.ModTime().Equal(v.mtime) {
-		t.Errorf("victim %s mtime changed: %v, %v; want %v", v.path, fi.ModTime(), err, v.mtime)
-	}
-}
 
 // openStore opens a store on dir or fails the test.
 func openStore(t *testing.T, dir string) *state.Store {
@@ -60,9 +26,9 @@ func openStore(t *testing.T, dir string) *state.Store {
 // refuses it by name and the victim is neither truncated nor written.
 func TestHostileSymlinkStateLock(t *testing.T) {
 	dir := t.TempDir()
-	v := plantVictim(t)
+	v := safefiletest.Plant(t, t.TempDir())
 	lock := filepath.Join(dir, state.LockName)
-	if err := os.Symlink(v.path, lock); err != nil {
+	if err := os.Symlink(v.Path, lock); err != nil {
 		t.Fatal(err)
 	}
 	s := openStore(t, dir)
@@ -74,7 +40,7 @@ func TestHostileSymlinkStateLock(t *testing.T) {
 	} else if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}
-	v.check(t)
+	v.Check(t)
 }
 
 // TestHostileSymlinkStateLockDangling plants a link to a missing file:
@@ -98,11 +64,9 @@ func TestHostileSymlinkStateLockDangling(t *testing.T) {
 // link to a victim: Lock refuses to write the pid through it.
 func TestHostileHardLinkStateLock(t *testing.T) {
 	dir := t.TempDir()
-	v := victim{path: filepath.Join(dir, "victim"), data: []byte("keep me\n"), mtime: time.Unix(1600000000, 0)}
-	os.WriteFile(v.path, v.data, 0o600)
-	os.Chtimes(v.path, v.mtime, v.mtime)
+	v := safefiletest.Plant(t, dir)
 	lock := filepath.Join(dir, state.LockName)
-	if err := os.Link(v.path, lock); err != nil {
+	if err := os.Link(v.Path, lock); err != nil {
 		t.Fatal(err)
 	}
 	s := openStore(t, dir)
@@ -114,7 +78,7 @@ func TestHostileHardLinkStateLock(t *testing.T) {
 	} else if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}
-	v.check(t)
+	v.Check(t)
 }
 
 // TestHostileSymlinkStateJSON plants state.json as a symlink. Load and Read
@@ -123,9 +87,9 @@ func TestHostileHardLinkStateLock(t *testing.T) {
 // and the victim is untouched.
 func TestHostileSymlinkStateJSON(t *testing.T) {
 	dir := t.TempDir()
-	v := plantVictim(t)
+	v := safefiletest.Plant(t, t.TempDir())
 	p := filepath.Join(dir, state.FileName)
-	if err := os.Symlink(v.path, p); err != nil {
+	if err := os.Symlink(v.Path, p); err != nil {
 		t.Fatal(err)
 	}
 	s := openStore(t, dir)
@@ -141,16 +105,16 @@ func TestHostileSymlinkStateJSON(t *testing.T) {
 	if aside, _ := filepath.Glob(p + ".*"); len(aside) != 0 {
 		t.Errorf("files moved aside: %v, want none", aside)
 	}
-	v.check(t)
+	v.Check(t)
 }
 
 // TestHostileSymlinkStateJSONSave checks that Save replaces a planted
 // state.json link with a regular file instead of writing through it.
 func TestHostileSymlinkStateJSONSave(t *testing.T) {
 	dir := t.TempDir()
-	v := plantVictim(t)
+	v := safefiletest.Plant(t, t.TempDir())
 	p := filepath.Join(dir, state.FileName)
-	if err := os.Symlink(v.path, p); err != nil {
+	if err := os.Symlink(v.Path, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := openStore(t, dir).Save(gen(2)); err != nil {
@@ -159,7 +123,7 @@ func TestHostileSymlinkStateJSONSave(t *testing.T) {
 	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("state.json after Save: %v, %v; want a regular file", fi, err)
 	}
-	v.check(t)
+	v.Check(t)
 }
 
 // needRoot skips a test that has to chown.

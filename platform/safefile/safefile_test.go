@@ -13,40 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ota-agent/platform/safefile"
+	"ota-agent/platform/safefile/safefiletest"
 )
-
-// victim is a file a planted link points at; check fails the test when its
-// bytes or mtime changed.
-type victim struct {
-	path  string
-	data  []byte
-	mtime time.Time
-}
-
-// plantVictim writes a victim file with an mtime in the past, so a write
-// that keeps the bytes still shows.
-func plantVictim(t *testing.T, dir string) victim {
-	t.Helper()
-	v := victim{path: filepath.Join(dir, "victim"), data: []byte("root:secret:19000::::::\n"), mtime: time.Unix(1600000000, 0)}
-	if err := os.WriteFile(v.path, v.data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func (v victim) check(t *testing.T) {
-	t.Helper()
-	b, err := os.ReadFile(v.path)
-	if err != nil || !bytes.Equal(b, v.data) {
-		t.Errorf("victim %s = %q, %v; want it unchanged (%q)", v.path, b, err, v.data)
-	}
-	if fi, err := os.Stat(v.path); err != nil || !fi.ModTime().Equal(v.mtime) {
-		t.Errorf("victim %s mtime changed: %v, %v; want %v", v.path, fi.ModTime(), err, v.mtime)
-	}
-}
 
 // flags are the ways the agent opens its files.
 var flags = map[string]int{
@@ -66,9 +34,9 @@ func TestHostileSymlinkOpenNoFollow(t *testing.T) {
 	for name, flag := range flags {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			v := plantVictim(t, dir)
+			v := safefiletest.Plant(t, dir)
 			p := filepath.Join(dir, "link")
-			os.Symlink(v.path, p)
+			os.Symlink(v.Path, p)
 			f, err := safefile.OpenNoFollow(p, flag, 0o600)
 			want := p + " is a symlink; refusing to follow it; remove it (rm " + p + ") if you did not put it there"
 			if err == nil {
@@ -77,7 +45,7 @@ func TestHostileSymlinkOpenNoFollow(t *testing.T) {
 			} else if err.Error() != want || !errors.Is(err, safefile.ErrSymlink) {
 				t.Errorf("error = %q\nwant    %q (ErrSymlink)", err, want)
 			}
-			v.check(t)
+			v.Check(t)
 		})
 	}
 }
@@ -105,9 +73,9 @@ func TestHostileSymlinkDangling(t *testing.T) {
 // truncated; reading it is allowed.
 func TestHostileHardLinkTruncate(t *testing.T) {
 	dir := t.TempDir()
-	v := plantVictim(t, dir)
+	v := safefiletest.Plant(t, dir)
 	p := filepath.Join(dir, "link")
-	if err := os.Link(v.path, p); err != nil {
+	if err := os.Link(v.Path, p); err != nil {
 		t.Fatal(err)
 	}
 	f, err := safefile.OpenNoFollow(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -118,8 +86,8 @@ func TestHostileHardLinkTruncate(t *testing.T) {
 	} else if err.Error() != want || !errors.Is(err, safefile.ErrHardLink) {
 		t.Errorf("error = %q\nwant    %q (ErrHardLink)", err, want)
 	}
-	v.check(t)
-	if b, err := safefile.ReadFileNoFollow(p); err != nil || !bytes.Equal(b, v.data) {
+	v.Check(t)
+	if b, err := safefile.ReadFileNoFollow(p); err != nil || !bytes.Equal(b, v.Data) {
 		t.Errorf("ReadFileNoFollow(hard link) = %q, %v; want the bytes", b, err)
 	}
 }
