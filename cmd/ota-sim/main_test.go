@@ -1,10 +1,8 @@
 package main_test
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -55,17 +53,8 @@ func runBin(t *testing.T, args ...string) result {
 
 func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	r := result{stdout: so.String(), stderr: se.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
+	var r result
+	r.code, r.stdout, r.stderr = e2ebin.Run(t, cmd)
 	return r
 }
 

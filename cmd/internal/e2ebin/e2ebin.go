@@ -7,10 +7,13 @@
 // `make cover`). Without -cover the command is the plain stripped binary, so
 // the benchmarks' memory figures are the shipped binary's.
 //
-// It is used by TestMain only, and imports testing for testing.CoverMode.
+// It is used by the end-to-end tests only (Build and ShareCoverage from
+// TestMain, Run from the tests), and imports testing for testing.CoverMode.
 package e2ebin
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -53,4 +56,22 @@ func ShareCoverage() (string, error) {
 		return "", fmt.Errorf("-test.gocoverdir %s: %w", f.Value.String(), err)
 	}
 	return dir, os.Setenv("GOCOVERDIR", dir)
+}
+
+// Run runs cmd to its end and returns its exit status and output; it fails
+// t when cmd cannot be started or waited for (a non-zero exit is a result,
+// not a failure).
+func Run(t testing.TB, cmd *exec.Cmd) (code int, stdout, stderr string) {
+	t.Helper()
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return code, so.String(), se.String()
 }
