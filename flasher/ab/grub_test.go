@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,14 +14,10 @@ import (
 	"ota-agent/platform/ubootenv"
 )
 
+// editenv runs the real grub-editenv.
 func editenv(t *testing.T, args ...string) string {
 	t.Helper()
-	tool := peertest.Need(t, "grub-editenv", "grub-common")
-	out, err := exec.Command(tool, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("grub-editenv %v: %v: %s", args, err, out)
-	}
-	return string(out)
+	return peertest.Run(t, "grub-editenv", "grub-common", args...)
 }
 
 // twin copies the rig's grubenv; RAUC's own commands (grub-editenv set, as

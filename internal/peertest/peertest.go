@@ -50,6 +50,17 @@ func Need(t testing.TB, tool, debianPackage string) string {
 	return ""
 }
 
+// Run runs the peer tool (found as Need finds it) with args and returns its
+// combined output; it fails t when the tool exits non-zero.
+func Run(t testing.TB, tool, debianPackage string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(Need(t, tool, debianPackage), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v: %s", tool, args, err, out)
+	}
+	return string(out)
+}
+
 // NeedRoot skips t (fails it in CI) unless the test runs as root, for loop
 // devices and the like.
 func NeedRoot(t testing.TB, why string) {

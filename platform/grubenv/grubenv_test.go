@@ -91,14 +91,10 @@ func TestEncodeBadName(t *testing.T) {
 	}
 }
 
+// grubEditenv runs the real grub-editenv.
 func grubEditenv(t *testing.T, args ...string) string {
 	t.Helper()
-	tool := peertest.Need(t, "grub-editenv", "grub-common")
-	out, err := exec.Command(tool, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("grub-editenv %v: %v: %s", args, err, out)
-	}
-	return string(out)
+	return peertest.Run(t, "grub-editenv", "grub-common", args...)
 }
 
 // TestPeerGrubEditenv: grub-editenv list reads ours; we read its set/unset;

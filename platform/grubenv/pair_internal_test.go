@@ -13,14 +13,10 @@ import (
 	"ota-agent/internal/peertest"
 )
 
+// editenv runs the real grub-editenv.
 func editenv(t *testing.T, args ...string) string {
 	t.Helper()
-	tool := peertest.Need(t, "grub-editenv", "grub-common")
-	out, err := exec.Command(tool, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("grub-editenv %v: %v: %s", args, err, out)
-	}
-	return string(out)
+	return peertest.Run(t, "grub-editenv", "grub-common", args...)
 }
 
 var menderFactory = []string{"bootcount=0", "mender_boot_part=2", "upgrade_available=0"}
