@@ -28,3 +28,6 @@ func WindowsMade(s *SlotFile) int {
 	}
 	return s.skip.made
 }
+
+// ReadBack returns the bytes s read back from the medium so far.
+func ReadBack(s *SlotFile) int64 { return s.rb.m.read.Load() }

@@ -29,7 +29,7 @@ type mediumReader struct {
 	name   string   // the slot's path, for errors
 	direct bool
 	bufs   [][]byte
-	read   atomic.Int64 // bytes read back
+	read   atomic.Int64 // bytes read back (the tests count them)
 }
 
 // openDirect is blockdev.OpenDirect; tests make it fail to take the page

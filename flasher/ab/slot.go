@@ -187,9 +187,6 @@ func (s *SlotFile) SkipUnchanged() bool {
 	return s.skip != nil
 }
 
-// ReadBack returns the bytes read back from the medium so far.
-func (s *SlotFile) ReadBack() int64 { return s.rb.m.read.Load() }
-
 // Unchanged returns, with SkipUnchanged, the bytes not written because the
 // slot held them and the bytes read to find out.
 func (s *SlotFile) Unchanged() (skipped, probed int64) {
@@ -365,10 +362,10 @@ func (s *SlotFile) Sync() error {
 // sum: the check for a slot written before a restart. A mismatch wraps
 // ErrVerify.
 func (s *SlotFile) Verify(ctx context.Context, n int64, sum []byte) error {
+	s.rb.halt() // nothing it read or would read is used
 	if err := s.settle(ctx, n); err != nil {
 		return err
 	}
-	s.rb.halt() // what it read is not used
 	return s.verifySHA(ctx, n, sum)
 }
 

@@ -19,34 +19,40 @@ import (
 	"ota-agent/platform/blockdev"
 )
 
-// TestReadbackRewrite writes past a periodic sync (so read-back starts during
-// the write), then rewrites the start as a resume would: Verify must check
-// the final bytes, not what was read back before the rewrite.
+// TestReadbackRewrite writes past a periodic sync (so the read-back starts
+// during the write), then rewrites the start as a resume would: Verify and
+// VerifyWritten must check the final bytes, not what was read back before
+// the rewrite, so VerifyWritten falls back to the full SHA-256 read-back.
 func TestReadbackRewrite(t *testing.T) {
+	ab.DirectFiles(t)
 	size := int64(ab.SyncEvery + 3<<20)
-	p := filepath.Join(t.TempDir(), "slot")
-	os.WriteFile(p, nil, 0o644)
-	os.Truncate(p, size)
-	s, err := ab.OpenSlot("B", p, size, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	img := image(7, int(size))
-	if _, err := s.WriteAt(img, 0); err != nil {
-		t.Fatal(err)
-	}
-	oldSum := sha256.Sum256(img)
-	copy(img[100:], "rewritten after the read-back began")
-	if _, err := s.WriteAt(img[:4096], 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Verify(context.Background(), size, oldSum[:]); !errors.Is(err, ab.ErrVerify) {
-		t.Errorf("Verify(digest before the rewrite) = %v, want ErrVerify", err)
-	}
-	newSum := sha256.Sum256(img)
-	if err := s.Verify(context.Background(), size, newSum[:]); err != nil {
-		t.Errorf("Verify(final digest) = %v", err)
+	for _, written := range []bool{false, true} {
+		for _, final := range []bool{false, true} {
+			s, _, by := verifiedBy(t, size)
+			verify, name := s.Verify, "Verify"
+			if written {
+				verify, name = s.VerifyWritten, "VerifyWritten"
+			}
+			img := image(7, int(size))
+			if _, err := s.WriteAt(img, 0); err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(img) // the digest before the rewrite
+			copy(img[100:], "rewritten after the read-back began")
+			if _, err := s.WriteAt(img[:4096], 0); err != nil {
+				t.Fatal(err)
+			}
+			if !final {
+				if err := verify(context.Background(), size, sum[:]); !errors.Is(err, ab.ErrVerify) {
+					t.Errorf("%s(digest before the rewrite) = %v, want ErrVerify", name, err)
+				}
+				continue
+			}
+			sum = sha256.Sum256(img)
+			if err := verify(context.Background(), size, sum[:]); err != nil || by() != "true by=sha256" {
+				t.Errorf("%s(final digest) = %v with direct=%s, want nil with direct=true by=sha256", name, err, by())
+			}
+		}
 	}
 }
 
@@ -192,36 +198,6 @@ func corruptByte(t *testing.T, p string, off int64) {
 	}
 }
 
-// TestVerifyWrittenFallsBack: a slot whose start was rewritten (as a resume
-// does) is read back in full against the SHA-256, so a digest of the bytes
-// before the rewrite fails.
-func TestVerifyWrittenFallsBack(t *testing.T) {
-	ab.DirectFiles(t)
-	size := int64(ab.SyncEvery + 3<<20)
-	for _, final := range []bool{false, true} {
-		s, _, by := verifiedBy(t, size)
-		img := image(12, int(size))
-		if _, err := s.WriteAt(img, 0); err != nil {
-			t.Fatal(err)
-		}
-		oldSum := sha256.Sum256(img)
-		copy(img[100:], "rewritten after the read-back began")
-		if _, err := s.WriteAt(img[:4096], 0); err != nil {
-			t.Fatal(err)
-		}
-		newSum := sha256.Sum256(img)
-		if !final {
-			if err := s.VerifyWritten(context.Background(), size, oldSum[:]); !errors.Is(err, ab.ErrVerify) {
-				t.Errorf("VerifyWritten(digest before the rewrite) = %v, want ErrVerify", err)
-			}
-			continue
-		}
-		if err := s.VerifyWritten(context.Background(), size, newSum[:]); err != nil || by() != "true by=sha256" {
-			t.Errorf("VerifyWritten(final digest) = %v with direct=%s, want nil with direct=true by=sha256", err, by())
-		}
-	}
-}
-
 // TestSkipUnchanged writes an image over a slot holding one that differs in
 // a few blocks: the equal blocks are not written (compared with the slot
 // read with O_DIRECT), probing pauses 8 MiB after four differing blocks in
@@ -280,7 +256,7 @@ func TestSkipUnchanged(t *testing.T) {
 			if n := ab.WindowsMade(s); n > 2 {
 				t.Errorf("%d probe windows allocated, want at most 2 (reused)", n)
 			}
-			if rb, want := s.ReadBack(), size-skipped; rb < want || rb > want+4096 {
+			if rb, want := ab.ReadBack(s), size-skipped; rb < want || rb > want+4096 {
 				t.Errorf("read back %d bytes, want the %d written (kept blocks were read when compared)", rb, want)
 			}
 			if got, _ := os.ReadFile(p); !bytes.Equal(got, tc.img) {
