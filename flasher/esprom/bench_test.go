@@ -1,7 +1,6 @@
 package esprom_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand"
 	"sync/atomic"
@@ -61,20 +60,8 @@ func BenchmarkFlashLineRate(b *testing.B) {
 
 func benchOnce(b *testing.B, baud int, plain bool, img []byte) {
 	sim := espromtest.New(espromtest.Options{LineRate: true})
-	p, err := serialtest.Open("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sim.Serve(ctx, p)
-	f0, err := serial.Open(serial.Config{Path: p.Path, Baud: esprom.ROMBaud})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f0.Close()
-	port := &countingPort{Port: f0}
+	port := &countingPort{Port: servePty(b, sim)}
+	ctx := b.Context()
 	f := esprom.New(port, esprom.Config{Offset: 0x10000, Baud: baud, Plain: plain})
 	if err := f.Connect(ctx); err != nil {
 		b.Fatal(err)

@@ -53,26 +53,33 @@ func start(t *testing.T, opts espromtest.Options) rig {
 		opts.Fatalf = t.Errorf
 	}
 	sim := espromtest.New(opts)
+	return rig{sim: sim, port: servePty(t, sim)}
+}
+
+// servePty serves sim on a fresh pty and opens the host side at 115200;
+// both close when tb ends, and a simulator error fails it.
+func servePty(tb testing.TB, sim *espromtest.Sim) *serial.File {
+	tb.Helper()
 	p, err := serialtest.Open("")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sim.Serve(ctx, p) }()
 	port, err := serial.Open(serial.Config{Path: p.Path, Baud: esprom.ROMBaud})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		port.Close()
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("simulator: %v", err)
+			tb.Errorf("simulator: %v", err)
 		}
 		p.Close()
 	})
-	return rig{sim: sim, port: port}
+	return port
 }
 
 func (r rig) flasher(t *testing.T, cfg esprom.Config) *esprom.Flasher {

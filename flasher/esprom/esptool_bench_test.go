@@ -15,8 +15,6 @@ import (
 
 	"ota-agent/flasher/esprom"
 	"ota-agent/flasher/esprom/espromtest"
-	"ota-agent/platform/serial"
-	"ota-agent/platform/serial/serialtest"
 )
 
 // esptoolRecorded are esptool v4.8.1's times in ROM mode (--no-stub, so
@@ -142,21 +140,8 @@ func (o *opTimes) phases(b *testing.B) phases {
 func flashOurs(b *testing.B, baud int, img []byte) phases {
 	var times opTimes
 	sim := espromtest.New(espromtest.Options{LineRate: true, Transcript: &times})
-	p, err := serialtest.Open("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sim.Serve(ctx, p)
-	port, err := serial.Open(serial.Config{Path: p.Path, Baud: esprom.ROMBaud})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer port.Close()
-	f := esprom.New(port, esprom.Config{Offset: 0x10000, Baud: baud})
-	if err := f.Flash(ctx, img, nil); err != nil {
+	f := esprom.New(servePty(b, sim), esprom.Config{Offset: 0x10000, Baud: baud})
+	if err := f.Flash(b.Context(), img, nil); err != nil {
 		b.Fatal(err)
 	}
 	if !bytes.Equal(sim.Flash(0x10000, len(img)), img) {
