@@ -46,9 +46,9 @@ func newReadback(f *os.File) *readback {
 }
 
 // wrote records that b reached the file at off, taking its CRCs when it
-// extends the prefix written in order. Rewriting anything already written
-// breaks the read-back.
-func (r *readback) wrote(b []byte, off int64) {
+// extends the prefix written in order, which it reports. Rewriting
+// anything already written breaks the read-back.
+func (r *readback) wrote(b []byte, off int64) bool {
 	r.mu.Lock()
 	next := off == r.prefix
 	if off < r.prefix {
@@ -61,30 +61,25 @@ func (r *readback) wrote(b []byte, off int64) {
 	if next {
 		r.wsum.Write(b)
 	}
+	return next
 }
 
 // kept records that the slot already held blk at off (a whole aligned
 // block), compared with what was read from the medium: it counts as
-// written, and as read back once the reader reaches it.
+// written, and as read back once the reader reaches it (the reader only
+// gets there after a later sync step or verify on this goroutine).
 func (r *readback) kept(blk []byte, off int64) {
-	c := blockCRC(blk)
+	if !r.wrote(blk, off) {
+		return
+	}
+	i := int(off / crcBlock)
+	c := r.wsum.sums[i] // off is block-aligned: wrote took exactly this block's CRC
 	r.mu.Lock()
-	next := off == r.prefix
-	if off < r.prefix {
-		r.broken = true
+	for len(r.keptCRC) <= i {
+		r.keptCRC = append(r.keptCRC, 0)
 	}
-	if next {
-		r.prefix += int64(len(blk))
-		i := int(off / crcBlock)
-		for len(r.keptCRC) <= i {
-			r.keptCRC = append(r.keptCRC, 0)
-		}
-		r.keptCRC[i] = 1<<32 | uint64(c)
-	}
+	r.keptCRC[i] = 1<<32 | uint64(c)
 	r.mu.Unlock()
-	if next {
-		r.wsum.Write(blk)
-	}
 }
 
 // keptBlock returns the first block in [from, to) the writer kept, and

@@ -3,7 +3,6 @@ package ab
 import (
 	"bytes"
 	"errors"
-	"hash/crc32"
 
 	"ota-agent/platform/blockdev"
 )
@@ -161,9 +160,6 @@ func (u *unchanged) judge(eq bool, end int64) {
 	u.misses, u.pause = 0, min(max(2*u.pause, probePause), maxPause)
 	u.resumeAt = end + u.pause
 }
-
-// blockCRC is the CRC-32C of one block.
-func blockCRC(blk []byte) uint32 { return crc32.Update(0, castagnoli, blk) }
 
 // errShortProbe is a probe read that returned less than asked.
 var errShortProbe = errors.New("short read")
