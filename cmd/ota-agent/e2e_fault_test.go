@@ -270,24 +270,12 @@ func (r *e2eRig) killWhen(t *testing.T, cond func() bool, args ...string) bool {
 	return true
 }
 
-// killAfter starts the agent and SIGKILLs it after d; it reports whether
-// the agent was still running.
+// killAfter starts the agent and SIGKILLs it after d (to the 2 ms of
+// killWhen's polling); it reports whether the agent was still running.
 func (r *e2eRig) killAfter(t *testing.T, d time.Duration, args ...string) bool {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-c", r.cfg, "--log-level", "error"}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-		return false
-	case <-time.After(max(d, 0)):
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-	return true
+	at := time.Now().Add(d)
+	return r.killWhen(t, func() bool { return !time.Now().Before(at) }, args...)
 }
 
 // finish brings the device to rootfs 2.0.0, mcu and wifi 1.1.0 as a field
