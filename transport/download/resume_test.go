@@ -1,10 +1,8 @@
 package download
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,22 +21,8 @@ import (
 func TestResumeInProcess(t *testing.T) {
 	const size = 4 << 20
 	s, req := newServer(t, size)
-	s.SetRate(8 << 20)
 	dst := destFile(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	_, err := Fetch(ctx, testOptions(t), req, dst, func(done, total int64) {
-		if done > size/2 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("first Fetch = %v, want context.Canceled", err)
-	}
-	j, err := loadJournal(req.Journal)
-	if err != nil || j == nil || j.Offset == 0 {
-		t.Fatalf("journal after cancel = %+v, %v; want a positive offset", j, err)
-	}
-	s.SetRate(0)
+	j := partial(t, s, req, dst)
 	if _, err := Fetch(t.Context(), testOptions(t), req, dst, nil); err != nil {
 		t.Fatalf("resumed Fetch: %v", err)
 	}
