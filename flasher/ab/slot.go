@@ -70,7 +70,7 @@ type SlotFile struct {
 	skip    *unchanged // nil: every block is written
 	// synced: nothing was written since the last fsync or fdatasync of
 	// the whole slot, so Close need not make the device flush its cache
-	// once more (on a virtio disk that costs 10-20 ms).
+	// once more.
 	synced bool
 	log    *slog.Logger
 }
